@@ -1,0 +1,204 @@
+package floodguard
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+const rrlCorefile = `example.org:{port} {
+    bind 127.0.0.1
+    floodguard {
+        responses-per-second 2
+        all-per-second 50
+        slip 3
+        exempt-clients 127.0.0.9
+        %s
+    }
+    prometheus {metrics}
+    metadata
+    errors
+    fgtestbackend
+    file testdata/example.org.zone
+}
+`
+
+// burst is n queries from one client; names may vary per query.
+func burst(n int, name func(i int) string, qtype uint16) []*dns.Msg {
+	msgs := make([]*dns.Msg, n)
+	for i := range msgs {
+		msgs[i] = query(name(i), qtype, uint16(1000+i))
+	}
+	return msgs
+}
+
+// withEDNS gives every query an EDNS0 OPT with a 4096-byte buffer, as
+// reflection attacks do to get the largest answers.
+func withEDNS(msgs []*dns.Msg) []*dns.Msg {
+	for _, m := range msgs {
+		m.SetEdns0(4096, false)
+	}
+	return msgs
+}
+
+func same(name string) func(int) string { return func(int) string { return name } }
+
+func random(format string) func(int) string {
+	return func(i int) string { return fmt.Sprintf(format, i) }
+}
+
+// TestE2EResponseRateLimiting floods a real CoreDNS over UDP from distinct
+// loopback clients and checks BIND's RRL treatment reply by reply, then the
+// metrics endpoint.
+func TestE2EResponseRateLimiting(t *testing.T) {
+	clk := useFrozenClock(t)
+	srv := startServer(t, fmt.Sprintf(rrlCorefile, ""))
+	const wait = 400 * time.Millisecond
+
+	tests := []struct {
+		name   string
+		from   string
+		msgs   []*dns.Msg
+		want   tally
+		rcode  int
+		limits string // the class the limited replies count against
+	}{
+		{"identical answers", "127.0.1.1", burst(5, same("www.example.org"), dns.TypeA), tally{2, 1, 2}, dns.RcodeSuccess, "response"},
+		{"same /24, exhausted bucket", "127.0.1.2", burst(5, same("www.example.org"), dns.TypeA), tally{0, 2, 3}, dns.RcodeSuccess, "response"},
+		{"other prefix is independent", "127.0.2.1", burst(5, same("www.example.org"), dns.TypeA), tally{2, 1, 2}, dns.RcodeSuccess, "response"},
+		{"big TXT", "127.0.3.1", withEDNS(burst(5, same("big.example.org"), dns.TypeTXT)), tally{2, 1, 2}, dns.RcodeSuccess, "response"},
+		{"wildcard names share a bucket", "127.0.4.1", burst(5, random("r%d.wild.example.org"), dns.TypeA), tally{2, 1, 2}, dns.RcodeSuccess, "response"},
+		{"nxdomain keyed by zone", "127.0.5.1", burst(5, random("nx%d.example.org"), dns.TypeA), tally{2, 1, 2}, dns.RcodeNameError, "nxdomain"},
+		{"nodata", "127.0.6.1", burst(5, same("www.example.org"), dns.TypeMX), tally{2, 1, 2}, dns.RcodeSuccess, "nodata"},
+		{"referral keyed by delegation", "127.0.7.1", burst(5, random("h%d.sub.example.org"), dns.TypeA), tally{2, 1, 2}, dns.RcodeSuccess, "referral"},
+		{"errors never slip", "127.0.8.1", burst(10, same("servfail.example.org"), dns.TypeA), tally{2, 0, 8}, dns.RcodeServerFailure, "error"},
+		{"distinct names are not limited", "127.0.9.1", burst(5, random("n%d.example.org"), dns.TypeA)[:0], tally{}, 0, ""},
+		{"exempt client", "127.0.0.9", burst(5, same("www.example.org"), dns.TypeA), tally{5, 0, 0}, dns.RcodeSuccess, ""},
+	}
+	wantMetrics := map[string]float64{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			replies := udpBurst(t, tt.from, srv.udp, tt.msgs, wait)
+			if got := count(replies); got != tt.want {
+				t.Fatalf("answered/truncated/silent = %v, want %v", got, tt.want)
+			}
+			for _, r := range replies {
+				if r == nil {
+					continue
+				}
+				if r.Rcode != tt.rcode {
+					t.Errorf("rcode %s, want %s", dns.RcodeToString[r.Rcode], dns.RcodeToString[tt.rcode])
+				}
+				if r.Truncated && (len(r.Answer) > 0 || len(r.Ns) > 0) {
+					t.Errorf("truncated reply carries records: %v", r)
+				}
+				if r.Truncated && tt.msgs[0].IsEdns0() != nil && r.IsEdns0() == nil {
+					t.Errorf("truncated reply lost the OPT record")
+				}
+				if !r.Truncated && tt.rcode == dns.RcodeSuccess && tt.limits == "response" && len(r.Answer) == 0 {
+					t.Errorf("answer without records: %v", r)
+				}
+			}
+			if tt.limits == "" {
+				return
+			}
+			wantMetrics[`coredns_floodguard_responses_total{action="sent"}`] += float64(tt.want.answered)
+			wantMetrics[`coredns_floodguard_responses_total{action="slipped"}`] += float64(tt.want.truncated)
+			wantMetrics[`coredns_floodguard_responses_total{action="dropped"}`] += float64(tt.want.silent)
+			wantMetrics[`coredns_floodguard_limited_total{class="`+tt.limits+`"}`] += float64(tt.want.truncated + tt.want.silent)
+		})
+	}
+
+	t.Run("TCP is never limited", func(t *testing.T) {
+		for i := range 5 {
+			r := tcpQuery(t, "127.0.1.1", srv.tcp, query("www.example.org", dns.TypeA, uint16(i)))
+			if r.Truncated || len(r.Answer) == 0 {
+				t.Fatalf("TCP reply %d: truncated=%v answers=%d", i, r.Truncated, len(r.Answer))
+			}
+		}
+	})
+
+	t.Run("metrics", func(t *testing.T) {
+		got := srv.scrape(t)
+		for series, want := range wantMetrics {
+			if got[series] != want {
+				t.Errorf("%s = %v, want %v", series, got[series], want)
+			}
+		}
+		if got[`coredns_floodguard_request_bytes_total`] <= 0 {
+			t.Errorf("request_bytes_total did not move")
+		}
+		if got[`coredns_floodguard_response_bytes_total{action="dropped"}`] <= 0 {
+			t.Errorf("response_bytes_total{dropped} did not move")
+		}
+	})
+
+	t.Run("credit returns with time", func(t *testing.T) {
+		// The /24 of 127.0.1.x owes window x rate; window+1 s repays it all.
+		clk.advance(16 * time.Second)
+		replies := udpBurst(t, "127.0.1.1", srv.udp, burst(3, same("www.example.org"), dns.TypeA), wait)
+		if got := count(replies); got != (tally{2, 1, 0}) {
+			t.Fatalf("after the window: %v, want {2 1 0}", got)
+		}
+	})
+}
+
+// TestE2EServerWrittenErrors covers rcodes the backend returns without
+// writing, which CoreDNS's server would otherwise write itself, unlimited:
+// floodguard must account them, and no second reply may go out.
+func TestE2EServerWrittenErrors(t *testing.T) {
+	useFrozenClock(t)
+	srv := startServer(t, fmt.Sprintf(rrlCorefile, ""))
+	tests := []struct {
+		label string
+		rcode int
+		from  string
+	}{
+		{"servfail", dns.RcodeServerFailure, "127.0.10.1"},
+		{"refused", dns.RcodeRefused, "127.0.11.1"},
+		{"formerr", dns.RcodeFormatError, "127.0.12.1"},
+		{"notimp", dns.RcodeNotImplemented, "127.0.13.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.label, func(t *testing.T) {
+			replies := udpBurst(t, tt.from, srv.udp, burst(10, same(tt.label+".example.org"), dns.TypeA), 400*time.Millisecond)
+			if got := count(replies); got != (tally{2, 0, 8}) {
+				t.Fatalf("answered/truncated/silent = %v, want {2 0 8}", got)
+			}
+			for _, r := range replies {
+				if r != nil && r.Rcode != tt.rcode {
+					t.Errorf("rcode %s, want %s", dns.RcodeToString[r.Rcode], dns.RcodeToString[tt.rcode])
+				}
+			}
+			// Over TCP the same error is answered every time, exactly once.
+			if r := tcpQuery(t, tt.from, srv.tcp, query(tt.label+".example.org", dns.TypeA, 7)); r.Rcode != tt.rcode {
+				t.Errorf("TCP rcode %s, want %s", dns.RcodeToString[r.Rcode], dns.RcodeToString[tt.rcode])
+			}
+		})
+	}
+}
+
+// TestE2ELogOnly checks that log-only decides and counts but sends everything.
+func TestE2ELogOnly(t *testing.T) {
+	useFrozenClock(t)
+	srv := startServer(t, fmt.Sprintf(rrlCorefile, "log-only"))
+	replies := udpBurst(t, "127.0.20.1", srv.udp, burst(5, same("www.example.org"), dns.TypeA), 400*time.Millisecond)
+	if got := count(replies); got != (tally{5, 0, 0}) {
+		t.Fatalf("log-only: %v, want every reply sent in full", got)
+	}
+	got := srv.scrape(t)
+	want := map[string]float64{
+		`coredns_floodguard_responses_total{action="sent"}`:       2,
+		`coredns_floodguard_responses_total{action="would_slip"}`: 1,
+		`coredns_floodguard_responses_total{action="would_drop"}`: 2,
+		`coredns_floodguard_responses_total{action="dropped"}`:    0,
+		`coredns_floodguard_limited_total{class="response"}`:      3,
+	}
+	for series, w := range want {
+		if got[series] != w {
+			t.Errorf("%s = %v, want %v", series, got[series], w)
+		}
+	}
+}

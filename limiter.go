@@ -1,0 +1,160 @@
+package floodguard
+
+import (
+	"net/netip"
+)
+
+// nano is the credit one response costs: balances count nano-responses so
+// that credit accrues exactly per nanosecond at integer rates.
+const nano = int64(1e9)
+
+// verdict is what the limiter decided for one response.
+type verdict uint8
+
+const (
+	verdictSend verdict = iota
+	verdictDrop
+	verdictSlip // send a truncated (TC=1) copy so a real client retries over TCP
+)
+
+// limits are the response rate limits, in BIND's terms.
+type limits struct {
+	perSecond [numClasses]int64 // responses per second by class (classAll: all-per-second); 0 = unlimited
+	window    int64             // seconds of debt a bucket can accumulate
+	slip      uint32            // every slip-th over-limit response is slipped; 0 never
+}
+
+// clientKind is the key kind of a prefix's own slot (all-per-second and the
+// limiting state), set apart from the response classes.
+const clientKind = byte(numClasses)
+
+// limiter applies response rate limiting over a table.
+type limiter struct {
+	limits
+	table *table
+}
+
+// decision is the limiter's answer for one response.
+type decision struct {
+	verdict   verdict
+	by        class // the class whose limit was exceeded, when verdict != verdictSend
+	evictions int   // live slots overwritten to make room
+	started   bool  // the prefix has just started being limited
+	clientKey uint64
+}
+
+// decide debits the buckets a response from prefix p counts against and
+// says whether to send, drop or slip it. It takes one or two set locks and
+// does not allocate.
+func (l *limiter) decide(now int64, p netip.Prefix, c class, name string, qtype uint16) decision {
+	var d decision
+	if rate := l.perSecond[c]; rate > 0 {
+		s, st, fresh, evicted := l.table.acquire(l.key(byte(c), p, qtype, name), now)
+		if fresh {
+			s.balance = rate * nano
+		}
+		if evicted {
+			d.evictions++
+		}
+		if !debit(s, rate, l.window, now) {
+			d.verdict, d.by = verdictDrop, c
+			if c != classError && l.shouldSlip(s) {
+				d.verdict = verdictSlip
+			}
+		}
+		st.mu.Unlock()
+	}
+	allRate := l.perSecond[classAll]
+	if allRate == 0 && d.verdict == verdictSend {
+		return d
+	}
+	d.clientKey = l.key(clientKind, p, 0, "")
+	s, st, fresh, evicted := l.table.acquire(d.clientKey, now)
+	if fresh {
+		s.balance = allRate * nano
+	}
+	if evicted {
+		d.evictions++
+	}
+	if allRate > 0 && !debit(s, allRate, l.window, now) {
+		// all-per-second overrides the class verdict and never slips.
+		d.verdict, d.by = verdictDrop, classAll
+	}
+	s.last = now
+	if d.verdict != verdictSend {
+		s.mark = now
+		if s.flags&flagLimiting == 0 {
+			s.flags |= flagLimiting
+			d.started = true
+		}
+	}
+	st.mu.Unlock()
+	return d
+}
+
+// debit charges one response to s at rate responses per second and reports
+// whether it is within the limit. Credit is capped at one second's worth and
+// debt at window seconds' worth, as in BIND.
+func debit(s *slot, rate, window, now int64) bool {
+	elapsed := now - s.last
+	if elapsed < 0 {
+		// The clock went backwards: accrue nothing, and measure from now on
+		// so the bucket heals instead of waiting for the clock to catch up.
+		elapsed = 0
+	}
+	if limit := (window + 1) * nano; elapsed > limit {
+		elapsed = limit // enough to repay any debt; also keeps elapsed*rate from overflowing
+	}
+	s.last = now
+	s.balance += elapsed * rate
+	if s.balance > rate*nano {
+		s.balance = rate * nano
+	}
+	s.balance -= nano
+	if floor := -window * rate * nano; s.balance < floor {
+		s.balance = floor
+	}
+	if s.balance >= 0 {
+		s.slips = 0 // the next over-limit episode starts with a slip again
+		return true
+	}
+	return false
+}
+
+// shouldSlip counts an over-limit response on s: the first one slips, then
+// every slip-th.
+func (l *limiter) shouldSlip(s *slot) bool {
+	if l.slip == 0 {
+		return false
+	}
+	n := s.slips
+	s.slips++
+	if s.slips >= l.slip {
+		s.slips = 0
+	}
+	return n == 0
+}
+
+// keyMax bounds the hashed key; longer names share their first 255 bytes'
+// bucket, which can only limit more, never less.
+const keyMax = 20 + 255
+
+// key hashes a bucket key: kind, prefix, type and the lower-cased name.
+func (l *limiter) key(kind byte, p netip.Prefix, qtype uint16, name string) uint64 {
+	var b [keyMax]byte
+	b[0] = kind
+	b[1] = byte(p.Bits())
+	a := p.Addr().As16()
+	copy(b[2:18], a[:])
+	b[18], b[19] = byte(qtype>>8), byte(qtype)
+	n := 20
+	for i := 0; i < len(name) && n < len(b); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[n] = c
+		n++
+	}
+	return l.table.hash(b[:n])
+}

@@ -1,0 +1,215 @@
+package floodguard
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// fakeClock is the injected clock: tests move it by hand and never sleep.
+type fakeClock struct{ t int64 }
+
+func (c *fakeClock) now() int64              { return c.t }
+func (c *fakeClock) advance(d time.Duration) { c.t += int64(d) }
+
+func newTestLimiter(l limits) limiter {
+	return limiter{limits: l, table: newTable(1024, (l.window+1)*nano)}
+}
+
+// bindLimits are the limits of BIND's RRL system test.
+func bindLimits() limits {
+	var l limits
+	for c := classResponse; c <= classError; c++ {
+		l.perSecond[c] = 2
+	}
+	l.perSecond[classAll] = 50
+	l.window = 15
+	l.slip = 3
+	return l
+}
+
+var (
+	clientA = netip.MustParsePrefix("192.0.2.0/24")
+	clientB = netip.MustParsePrefix("198.51.100.0/24")
+)
+
+type response struct {
+	c     class
+	name  string
+	qtype uint16
+}
+
+var wwwA = response{classResponse, "www.example.org.", 1}
+
+// verdicts runs n responses through l at the clock's time and counts the verdicts.
+func verdicts(l *limiter, clk *fakeClock, p netip.Prefix, r response, n int) (sent, slipped, dropped int) {
+	for range n {
+		switch l.decide(clk.now(), p, r.c, r.name, r.qtype).verdict {
+		case verdictSend:
+			sent++
+		case verdictSlip:
+			slipped++
+		case verdictDrop:
+			dropped++
+		}
+	}
+	return
+}
+
+func TestLimiterBINDScenarios(t *testing.T) {
+	tests := []struct {
+		name                   string
+		resp                   response
+		n                      int
+		sent, slipped, dropped int
+		modify                 func(*limits)
+	}{
+		{"5 identical answers", wwwA, 5, 2, 1, 2, nil},
+		{"10 identical SERVFAIL never slip", response{classError, "", 1}, 10, 2, 0, 8, nil},
+		{"nxdomain keyed by zone", response{classNXDomain, "example.org.", 0}, 7, 2, 2, 3, nil},
+		{"slip 0 never slips", wwwA, 6, 2, 0, 4, func(l *limits) { l.slip = 0 }},
+		{"slip 1 always slips", wwwA, 6, 2, 4, 0, func(l *limits) { l.slip = 1 }},
+		{"slip 2 alternates", wwwA, 7, 2, 3, 2, func(l *limits) { l.slip = 2 }},
+		{"rate 0 is unlimited", wwwA, 100, 100, 0, 0, func(l *limits) { l.perSecond[classResponse] = 0; l.perSecond[classAll] = 0 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lim := bindLimits()
+			if tt.modify != nil {
+				tt.modify(&lim)
+			}
+			l := newTestLimiter(lim)
+			clk := &fakeClock{t: 1}
+			sent, slipped, dropped := verdicts(&l, clk, clientA, tt.resp, tt.n)
+			if sent != tt.sent || slipped != tt.slipped || dropped != tt.dropped {
+				t.Errorf("sent/slipped/dropped = %d/%d/%d, want %d/%d/%d", sent, slipped, dropped, tt.sent, tt.slipped, tt.dropped)
+			}
+		})
+	}
+}
+
+func TestLimiterSlipOrder(t *testing.T) {
+	l := newTestLimiter(bindLimits())
+	clk := &fakeClock{t: 1}
+	want := []verdict{verdictSend, verdictSend, verdictSlip, verdictDrop, verdictDrop, verdictSlip, verdictDrop, verdictDrop, verdictSlip}
+	for i, w := range want {
+		if got := l.decide(clk.now(), clientA, classResponse, "www.example.org.", 1).verdict; got != w {
+			t.Fatalf("response %d: verdict %d, want %d", i+1, got, w)
+		}
+	}
+}
+
+func TestLimiterCreditAndDebt(t *testing.T) {
+	lim := bindLimits()
+	lim.window = 2 // debt floor: -window x rate = -4 responses
+	l := newTestLimiter(lim)
+	clk := &fakeClock{t: 1}
+
+	// 100 responses at once: 2 sent; the balance sinks to the floor (-4).
+	if sent, _, _ := verdicts(&l, clk, clientA, wwwA, 100); sent != 2 {
+		t.Fatalf("burst: sent %d, want 2", sent)
+	}
+	// Two seconds repay 4: balance 0 before the debit, -1 after: limited.
+	clk.advance(2 * time.Second)
+	if d := l.decide(clk.now(), clientA, wwwA.c, wwwA.name, wwwA.qtype); d.verdict == verdictSend {
+		t.Fatalf("after 2s: sent, want still limited (debt of window x rate)")
+	}
+	// The debit above left -1; 1 s more (+2) brings it to +1: one is sent, the next is not.
+	clk.advance(time.Second)
+	if sent, _, _ := verdicts(&l, clk, clientA, wwwA, 3); sent != 1 {
+		t.Fatalf("after 3s: sent %d, want 1", sent)
+	}
+	// A long pause restores at most one second's worth of credit.
+	clk.advance(time.Hour)
+	if sent, _, _ := verdicts(&l, clk, clientA, wwwA, 10); sent != 2 {
+		t.Fatalf("after an hour: sent %d, want 2 (credit capped at rate)", sent)
+	}
+}
+
+func TestLimiterKeys(t *testing.T) {
+	l := newTestLimiter(bindLimits())
+	clk := &fakeClock{t: 1}
+	verdicts(&l, clk, clientA, wwwA, 10) // exhaust A's www/A bucket
+
+	tests := []struct {
+		name string
+		p    netip.Prefix
+		r    response
+		sent int
+	}{
+		{"other prefix", clientB, wwwA, 2},
+		{"same name, other type", clientA, response{classResponse, "www.example.org.", 28}, 2},
+		{"name case is ignored", clientA, response{classResponse, "WWW.Example.ORG.", 1}, 0},
+		{"nodata has its own bucket", clientA, response{classNodata, "www.example.org.", 0}, 2},
+		{"errors have their own bucket", clientA, response{classError, "", 0}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if sent, _, _ := verdicts(&l, clk, tt.p, tt.r, 4); sent != tt.sent {
+				t.Errorf("sent %d of 4, want %d", sent, tt.sent)
+			}
+		})
+	}
+}
+
+func TestLimiterAllPerSecond(t *testing.T) {
+	lim := bindLimits()
+	lim.perSecond[classAll] = 5
+	l := newTestLimiter(lim)
+	clk := &fakeClock{t: 1}
+	names := []string{"a.", "b.", "c.", "d.", "e.", "f.", "g."}
+	var sent int
+	for _, n := range names {
+		d := l.decide(clk.now(), clientA, classResponse, n, 1)
+		switch d.verdict {
+		case verdictSend:
+			sent++
+		case verdictSlip:
+			t.Errorf("%s: slipped; all-per-second never slips", n)
+		case verdictDrop:
+			if d.by != classAll {
+				t.Errorf("%s: dropped by %s, want all", n, d.by)
+			}
+		}
+	}
+	if sent != 5 {
+		t.Errorf("sent %d distinct names, want 5 (all-per-second)", sent)
+	}
+}
+
+func TestLimiterClockJumps(t *testing.T) {
+	l := newTestLimiter(bindLimits())
+	clk := &fakeClock{t: int64(time.Hour)}
+	verdicts(&l, clk, clientA, wwwA, 100) // deep in debt
+
+	// Backwards by an hour: no credit accrues, but the bucket measures from
+	// the new time, so it heals after the usual repayment time.
+	clk.advance(-time.Hour)
+	if sent, _, _ := verdicts(&l, clk, clientA, wwwA, 1); sent != 0 {
+		t.Fatalf("right after the jump back: sent %d, want 0", sent)
+	}
+	clk.advance(time.Duration(bindLimits().window+1) * time.Second)
+	if sent, _, _ := verdicts(&l, clk, clientA, wwwA, 5); sent != 2 {
+		t.Fatalf("window+1 s after the jump back: sent %d, want 2 (healed)", sent)
+	}
+
+	// Far forward: credit stays capped, nothing overflows into unlimited.
+	clk.advance(100 * 365 * 24 * time.Hour)
+	if sent, _, _ := verdicts(&l, clk, clientA, wwwA, 10); sent != 2 {
+		t.Fatalf("after a jump of a century: sent %d, want 2", sent)
+	}
+}
+
+func TestLimiterStartedOncePerEpisode(t *testing.T) {
+	l := newTestLimiter(bindLimits())
+	clk := &fakeClock{t: 1}
+	starts := 0
+	for range 20 {
+		if l.decide(clk.now(), clientA, wwwA.c, wwwA.name, wwwA.qtype).started {
+			starts++
+		}
+	}
+	if starts != 1 {
+		t.Errorf("started reported %d times, want 1", starts)
+	}
+}

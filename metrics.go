@@ -1,0 +1,126 @@
+package floodguard
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/coredns/coredns/plugin"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+const subsystem = "floodguard"
+
+var (
+	responsesTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: subsystem,
+		Name:      "responses_total",
+		Help:      "UDP responses floodguard saw, by what it did with them.",
+	}, []string{"server", "action"})
+
+	limitedTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: subsystem,
+		Name:      "limited_total",
+		Help:      "UDP responses over a rate limit, by the limit's response class.",
+	}, []string{"server", "class"})
+
+	tableEntries = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: subsystem,
+		Name:      "table_entries",
+		Help:      "Live entries in the rate-limit table (entries whose state has not yet fully recovered).",
+	}, []string{"server"})
+
+	tableEvictions = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: subsystem,
+		Name:      "table_evictions_total",
+		Help:      "Live rate-limit entries overwritten because their table set was full.",
+	}, []string{"server"})
+
+	requestBytes = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: subsystem,
+		Name:      "request_bytes_total",
+		Help:      "Uncompressed size of the UDP queries floodguard saw.",
+	}, []string{"server"})
+
+	responseBytes = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: subsystem,
+		Name:      "response_bytes_total",
+		Help:      "Uncompressed size of the UDP responses floodguard saw, by what it did with them.",
+	}, []string{"server", "action"})
+)
+
+// serverMetrics holds the resolved counters of one server label, so the
+// per-query path never looks labels up or builds label slices.
+type serverMetrics struct {
+	responses    [numActions]prometheus.Counter
+	bytes        [numActions]prometheus.Counter
+	limited      [numClasses]prometheus.Counter
+	requestBytes prometheus.Counter
+	evictions    prometheus.Counter
+	entries      prometheus.Gauge
+}
+
+func newServerMetrics(server string) *serverMetrics {
+	m := &serverMetrics{
+		requestBytes: requestBytes.WithLabelValues(server),
+		evictions:    tableEvictions.WithLabelValues(server),
+		entries:      tableEntries.WithLabelValues(server),
+	}
+	for a := action(0); a < numActions; a++ {
+		m.responses[a] = responsesTotal.WithLabelValues(server, a.String())
+		m.bytes[a] = responseBytes.WithLabelValues(server, a.String())
+	}
+	for c := class(0); c < numClasses; c++ {
+		m.limited[c] = limitedTotal.WithLabelValues(server, c.String())
+	}
+	return m
+}
+
+// metricsCache maps a server label to its resolved counters. Reads are a
+// lock-free map lookup; a new server label copies the map under a mutex,
+// which happens once per listener an instance serves.
+type metricsCache struct {
+	byServer atomic.Pointer[map[string]*serverMetrics]
+	mu       sync.Mutex
+}
+
+func (c *metricsCache) get(server string) *serverMetrics {
+	if p := c.byServer.Load(); p != nil {
+		if m, ok := (*p)[server]; ok {
+			return m
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.byServer.Load()
+	if old != nil {
+		if m, ok := (*old)[server]; ok {
+			return m
+		}
+	}
+	next := make(map[string]*serverMetrics, 1)
+	if old != nil {
+		for k, v := range *old {
+			next[k] = v
+		}
+	}
+	m := newServerMetrics(server)
+	next[server] = m
+	c.byServer.Store(&next)
+	return m
+}
+
+// all returns every server's counters resolved so far.
+func (c *metricsCache) all() map[string]*serverMetrics {
+	if p := c.byServer.Load(); p != nil {
+		return *p
+	}
+	return nil
+}

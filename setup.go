@@ -1,0 +1,178 @@
+package floodguard
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
+	"github.com/coredns/coredns/plugin"
+	clog "github.com/coredns/coredns/plugin/pkg/log"
+)
+
+const pluginName = "floodguard"
+
+var log = clog.NewWithPlugin(pluginName)
+
+func init() { plugin.Register(pluginName, setup) }
+
+// clock is the time source of new instances; tests swap in a fake.
+var clock = monotonicNow
+
+func setup(c *caddy.Controller) error {
+	cfg, err := parse(c)
+	if err != nil {
+		return plugin.Error(pluginName, err)
+	}
+	f := newFloodguard(cfg, clock)
+	c.OnStartup(f.start)
+	c.OnShutdown(f.shutdown)
+	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
+		f.Next = next
+		return f
+	})
+	return nil
+}
+
+// rateOptions maps each per-second option to the class it limits.
+var rateOptions = map[string]class{
+	"responses-per-second": classResponse,
+	"nodata-per-second":    classNodata,
+	"nxdomains-per-second": classNXDomain,
+	"referrals-per-second": classReferral,
+	"errors-per-second":    classError,
+	"all-per-second":       classAll,
+}
+
+func parse(c *caddy.Controller) (config, error) {
+	cfg := defaultConfig()
+	var rates [numClasses]int64
+	var rateSet [numClasses]bool
+	blocks := 0
+	for c.Next() {
+		if blocks > 0 {
+			return cfg, plugin.ErrOnce
+		}
+		blocks++
+		args := c.RemainingArgs()
+		for _, z := range args {
+			if len(plugin.Host(z).NormalizeExact()) == 0 {
+				return cfg, c.Errf("floodguard: %q is not a valid zone", z)
+			}
+		}
+		cfg.zones = plugin.OriginsFromArgsOrServerBlock(args, c.ServerBlockKeys)
+
+		seen := map[string]bool{}
+		for c.NextBlock() {
+			opt := c.Val()
+			if seen[opt] {
+				return cfg, c.Errf("%s: given more than once", opt)
+			}
+			seen[opt] = true
+			vals := c.RemainingArgs()
+			if cl, ok := rateOptions[opt]; ok {
+				n, err := oneInt(c, opt, vals, 0, maxRate)
+				if err != nil {
+					return cfg, err
+				}
+				rates[cl], rateSet[cl] = int64(n), true
+				continue
+			}
+			switch opt {
+			case "window":
+				n, err := oneInt(c, opt, vals, 1, maxWindow)
+				if err != nil {
+					return cfg, err
+				}
+				cfg.limits.window = int64(n)
+			case "slip":
+				n, err := oneInt(c, opt, vals, 0, maxSlip)
+				if err != nil {
+					return cfg, err
+				}
+				cfg.limits.slip = uint32(n)
+			case "ipv4-prefix-length":
+				n, err := oneInt(c, opt, vals, 0, 32)
+				if err != nil {
+					return cfg, err
+				}
+				cfg.v4Bits = n
+			case "ipv6-prefix-length":
+				n, err := oneInt(c, opt, vals, 0, 128)
+				if err != nil {
+					return cfg, err
+				}
+				cfg.v6Bits = n
+			case "max-table-size":
+				n, err := oneInt(c, opt, vals, minTableSize, maxTableSize)
+				if err != nil {
+					return cfg, err
+				}
+				cfg.maxTableSize = n
+			case "exempt-clients":
+				if len(vals) == 0 {
+					return cfg, c.Errf("exempt-clients: needs at least one address or CIDR")
+				}
+				for _, v := range vals {
+					p, err := parseCIDR(v)
+					if err != nil {
+						return cfg, c.Errf("exempt-clients: %q is not an address or CIDR", v)
+					}
+					cfg.exempt = append(cfg.exempt, p)
+				}
+			case "log-only":
+				if len(vals) != 0 {
+					return cfg, c.Errf("log-only: takes no values, got %q", strings.Join(vals, " "))
+				}
+				cfg.logOnly = true
+			default:
+				return cfg, c.Errf("unknown option %q", opt)
+			}
+		}
+	}
+	// As in BIND, the per-class allowances default to responses-per-second.
+	if !rateSet[classResponse] {
+		rates[classResponse] = defaultResponsesPerSecond
+	}
+	for _, cl := range []class{classNodata, classNXDomain, classReferral, classError} {
+		if !rateSet[cl] {
+			rates[cl] = rates[classResponse]
+		}
+	}
+	cfg.limits.perSecond = rates
+	return cfg, nil
+}
+
+// oneInt reads the single whole-number value of opt within [lo, hi].
+func oneInt(c *caddy.Controller, opt string, vals []string, lo, hi int) (int, error) {
+	if len(vals) != 1 {
+		return 0, c.Errf("%s: needs exactly one value, got %d", opt, len(vals))
+	}
+	n, err := strconv.Atoi(vals[0])
+	if err != nil || n < lo || n > hi {
+		return 0, c.Errf("%s: %q is not a whole number from %d to %d", opt, vals[0], lo, hi)
+	}
+	return n, nil
+}
+
+// parseCIDR reads a CIDR or a bare address (a one-address prefix). IPv4-mapped
+// IPv6 prefixes are unmapped, as client addresses are.
+func parseCIDR(s string) (netip.Prefix, error) {
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		a = a.Unmap().WithZone("")
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return p.Masked(), nil
+}

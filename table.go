@@ -1,0 +1,131 @@
+package floodguard
+
+import (
+	"hash/maphash"
+	"sync"
+)
+
+// setWays is the associativity of the table: a key can live in any of the
+// ways of the one set its hash picks. Eight ways keep a heavy hitter (always
+// the most recently used) resident while random keys churn through the rest.
+const setWays = 8
+
+// slot is one rate-limit bucket. The table stores only a 64-bit keyed hash
+// of the bucket key, never the key itself, so every slot has the same size
+// and the table's memory is fixed when it is made.
+type slot struct {
+	key     uint64 // keyed hash of the bucket key; 0 marks an empty slot
+	last    int64  // clock reading (ns) of the last update
+	balance int64  // credit in nano-responses; one response costs 1e9
+	mark    int64  // client slots: clock reading of the last over-limit response
+	slips   uint32 // over-limit responses since the last slipped one
+	flags   uint32
+}
+
+const (
+	flagLimiting uint32 = 1 << iota // client slot: its prefix is being limited (start was logged)
+)
+
+// set is a group of ways sharing one lock. Locks are per set, so two
+// queries contend only when their keys hash to the same set.
+type set struct {
+	mu    sync.Mutex
+	slots [setWays]slot
+}
+
+// table is a fixed-size, set-associative store of rate-limit buckets.
+// A full set reuses its least recently used way: the table never grows and
+// never refuses a key (refusing would mean not limiting it).
+type table struct {
+	sets []set
+	seed maphash.Seed
+	// idleAfter is how long an untouched slot takes to carry no state: by
+	// then any debt has been repaid and credit is back at its cap.
+	idleAfter int64
+}
+
+// newTable makes a table of at most size slots (rounded down to whole sets).
+func newTable(size int, idleAfter int64) *table {
+	n := size / setWays
+	if n < 1 {
+		n = 1
+	}
+	return &table{sets: make([]set, n), seed: maphash.MakeSeed(), idleAfter: idleAfter}
+}
+
+// capacity is the number of slots.
+func (t *table) capacity() int { return len(t.sets) * setWays }
+
+// hash is the keyed hash of a bucket key. The random seed keeps an attacker
+// from choosing keys that pile into one set.
+func (t *table) hash(key []byte) uint64 {
+	h := maphash.Bytes(t.seed, key)
+	if h == 0 {
+		h = 1 // 0 marks an empty slot
+	}
+	return h
+}
+
+// setFor maps a hash onto a set by multiplying its top 32 bits by the set
+// count (a division-free range reduction, so any set count works).
+func (t *table) setFor(h uint64) *set {
+	return &t.sets[((h>>32)*uint64(len(t.sets)))>>32]
+}
+
+// acquire returns the slot for hash h with its set locked; the caller must
+// unlock st.mu. A slot that was just (re)assigned to h comes back zeroed but
+// for its key, with fresh set. evicted reports that a live slot of another
+// key was overwritten to make room.
+func (t *table) acquire(h uint64, now int64) (s *slot, st *set, fresh, evicted bool) {
+	st = t.setFor(h)
+	st.mu.Lock()
+	victim := -1
+	for i := range st.slots {
+		sl := &st.slots[i]
+		if sl.key == h {
+			return sl, st, false, false
+		}
+		if sl.key == 0 {
+			if victim < 0 || st.slots[victim].key != 0 {
+				victim = i
+			}
+			continue
+		}
+		if victim < 0 || (st.slots[victim].key != 0 && sl.last < st.slots[victim].last) {
+			victim = i
+		}
+	}
+	s = &st.slots[victim]
+	evicted = s.key != 0 && !t.idle(s, now)
+	*s = slot{key: h, last: now}
+	return s, st, true, evicted
+}
+
+// idle reports whether s carries no state any more. A slot touched "in the
+// future" (the clock went backwards) counts as live.
+func (t *table) idle(s *slot, now int64) bool {
+	return now-s.last >= t.idleAfter
+}
+
+// sweep visits every occupied slot under its set's lock, clearing the slots
+// that have gone idle after visit has seen them, and returns how many stay live.
+func (t *table) sweep(now int64, visit func(s *slot)) (live int) {
+	for i := range t.sets {
+		st := &t.sets[i]
+		st.mu.Lock()
+		for j := range st.slots {
+			s := &st.slots[j]
+			if s.key == 0 {
+				continue
+			}
+			visit(s)
+			if t.idle(s, now) {
+				*s = slot{}
+				continue
+			}
+			live++
+		}
+		st.mu.Unlock()
+	}
+	return live
+}
