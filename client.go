@@ -32,10 +32,11 @@ func remoteOf(a net.Addr) remote {
 		return remote{}
 	}
 	addr, ok := netip.AddrFromSlice(ip)
+	addr = addr.Unmap() // before the check: 0.0.0.0 is often stored as ::ffff:0.0.0.0
 	if !ok || addr.IsUnspecified() {
 		return remote{udp: udp}
 	}
-	return remote{addr: addr.Unmap(), udp: udp}
+	return remote{addr: addr, udp: udp}
 }
 
 // prefixOf masks addr to the configured prefix length of its family.
