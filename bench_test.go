@@ -126,7 +126,7 @@ func BenchmarkChainFloodguard(b *testing.B) {
 	cfg.zones = []string{"."}
 	cfg.limits.perSecond[classResponse] = 1000
 	var now int64
-	f := newFloodguard(cfg, func() int64 { now += 1e6; return now })
+	f := newFloodguard(cfg, newState("bench", cfg, func() int64 { now += 1e6; return now }))
 	f.Next = answerBackend{answerFor(query("www.example.org", dns.TypeA, 1))}
 	benchChain(b, f)
 }

@@ -29,6 +29,7 @@ const (
 
 // config is a parsed floodguard block.
 type config struct {
+	key          string // identifies the block across reloads: unchanged key, same state
 	zones        []string
 	limits       limits
 	v4Bits       int

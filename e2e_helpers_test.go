@@ -124,7 +124,7 @@ func startServer(t *testing.T, corefile string) *server {
 		t.Fatalf("starting CoreDNS: %v", err)
 	}
 	s.inst = inst
-	t.Cleanup(func() { stopServer(inst) })
+	t.Cleanup(func() { stopServer(s.inst) }) // s.inst: the latest, after reloads
 	srv := inst.Servers()[0]
 	s.udp = srv.LocalAddr().String()
 	s.tcp = srv.Addr().String()

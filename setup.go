@@ -25,9 +25,9 @@ func setup(c *caddy.Controller) error {
 	if err != nil {
 		return plugin.Error(pluginName, err)
 	}
-	f := newFloodguard(cfg, clock)
-	c.OnStartup(f.start)
-	c.OnShutdown(f.shutdown)
+	f := newFloodguard(cfg, stateFor(cfg.key, cfg, clock))
+	c.OnStartup(f.onStartup)
+	c.OnShutdown(f.onShutdown)
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		f.Next = next
 		return f
@@ -62,15 +62,17 @@ func parse(c *caddy.Controller) (config, error) {
 			}
 		}
 		cfg.zones = plugin.OriginsFromArgsOrServerBlock(args, c.ServerBlockKeys)
+		key := strings.Join(c.ServerBlockKeys, " ") + "\x00" + strings.Join(args, " ")
 
 		seen := map[string]bool{}
 		for c.NextBlock() {
 			opt := c.Val()
+			vals := c.RemainingArgs()
+			key += "\x00" + opt + " " + strings.Join(vals, " ")
 			if seen[opt] {
 				return cfg, c.Errf("%s: given more than once", opt)
 			}
 			seen[opt] = true
-			vals := c.RemainingArgs()
 			if cl, ok := rateOptions[opt]; ok {
 				n, err := oneInt(c, opt, vals, 0, maxRate)
 				if err != nil {
@@ -130,6 +132,7 @@ func parse(c *caddy.Controller) (config, error) {
 				return cfg, c.Errf("unknown option %q", opt)
 			}
 		}
+		cfg.key = key
 	}
 	// As in BIND, the per-class allowances default to responses-per-second.
 	if !rateSet[classResponse] {

@@ -193,6 +193,7 @@ func TestParse(t *testing.T) {
 			}
 			want := wantDefaults()
 			tc.want(&want)
+			got.key = "" // the reload identity has a test of its own
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("parse(%q)\n got %+v\nwant %+v", tc.input, got, want)
 			}
@@ -356,6 +357,40 @@ func TestParseCIDR(t *testing.T) {
 		}
 		if want := netip.MustParsePrefix(tc.want); got != want {
 			t.Errorf("parseCIDR(%q) = %v, want %v", tc.in, got, want)
+		}
+	}
+}
+
+// TestParseKey checks the reload identity: equal blocks under equal server
+// block keys share it, and any change of a token or a key changes it.
+func TestParseKey(t *testing.T) {
+	keyOf := func(input string, keys ...string) string {
+		c := newParseController(input)
+		if keys != nil {
+			c.ServerBlockKeys = keys
+		}
+		cfg, err := parse(c)
+		if err != nil {
+			t.Fatalf("parse(%q): %v", input, err)
+		}
+		return cfg.key
+	}
+	base := keyOf("floodguard {\n slip 2\n window 15\n}")
+	tests := []struct {
+		name  string
+		key   string
+		equal bool
+	}{
+		{"same block", keyOf("floodguard {\n slip 2\n window 15\n}"), true},
+		{"same block, other layout", keyOf("floodguard {\n  slip   2\n\n\twindow 15\n  }"), true},
+		{"other value", keyOf("floodguard {\n slip 3\n window 15\n}"), false},
+		{"option added", keyOf("floodguard {\n slip 2\n window 15\n log-only\n}"), false},
+		{"zones added", keyOf("floodguard example.org {\n slip 2\n window 15\n}"), false},
+		{"other server block", keyOf("floodguard {\n slip 2\n window 15\n}", "example.net:53"), false},
+	}
+	for _, tt := range tests {
+		if (tt.key == base) != tt.equal {
+			t.Errorf("%s: key equal = %v, want %v", tt.name, tt.key == base, tt.equal)
 		}
 	}
 }

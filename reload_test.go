@@ -1,0 +1,109 @@
+package floodguard
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coredns/caddy"
+
+	"github.com/miekg/dns"
+)
+
+// sweepers counts the running sweeper goroutines.
+func sweepers() int {
+	buf := make([]byte, 1<<20)
+	n := runtime.Stack(buf, true)
+	return strings.Count(string(buf[:n]), "floodguard.(*state).sweepLoop")
+}
+
+// TestE2EReload reloads a real CoreDNS the way the reload plugin and SIGUSR1
+// do (caddy's graceful restart) and checks what floodguard remembers.
+func TestE2EReload(t *testing.T) {
+	useFrozenClock(t)
+	srv := startServer(t, fmt.Sprintf(rrlCorefile, ""))
+	port := srv.port
+	corefile := func(extra string) caddy.Input {
+		text := strings.ReplaceAll(strings.ReplaceAll(fmt.Sprintf(rrlCorefile, extra), "{port}", port), "{metrics}", srv.metrics)
+		return caddy.CaddyfileInput{Contents: []byte(text), Filepath: "Corefile", ServerTypeName: "dns"}
+	}
+	restart := func(t *testing.T, in caddy.Input) error {
+		t.Helper()
+		serverMu.Lock()
+		defer serverMu.Unlock()
+		next, err := srv.inst.Restart(in)
+		if err == nil {
+			srv.inst = next
+		}
+		return err
+	}
+	flood := func(t *testing.T, n int) tally {
+		t.Helper()
+		return count(udpBurst(t, "127.0.30.1", srv.udp, burst(n, same("www.example.org"), dns.TypeA), 400*time.Millisecond))
+	}
+
+	if got := flood(t, 5); got != (tally{2, 1, 2}) {
+		t.Fatalf("before any reload: %v, want {2 1 2}", got)
+	}
+	steps := []struct {
+		name    string
+		input   caddy.Input
+		wantErr bool
+		want    tally
+	}{
+		// Unchanged block: the limited client is still limited (slip order goes on).
+		{"unchanged", corefile(""), false, tally{0, 1, 2}},
+		// Invalid Corefile: the restart fails and the running instance keeps protecting.
+		{"invalid", corefile("slip eleven"), true, tally{0, 1, 2}},
+		// Changed block: fresh state.
+		{"changed", corefile("log-only"), false, tally{3, 0, 0}},
+		// And back: a change again, so fresh again, and enforcing.
+		{"changed back", corefile(""), false, tally{2, 1, 0}},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			err := restart(t, st.input)
+			if (err != nil) != st.wantErr {
+				t.Fatalf("restart error = %v, want error %v", err, st.wantErr)
+			}
+			if got := flood(t, 3); got != st.want {
+				t.Fatalf("after reload: %v, want %v", got, st.want)
+			}
+			if n := sweepers(); n != 1 {
+				t.Errorf("%d sweepers running, want 1", n)
+			}
+		})
+	}
+
+	t.Run("20 reloads leak nothing", func(t *testing.T) {
+		before := runtime.NumGoroutine()
+		for i := range 20 {
+			extra := ""
+			if i%2 == 1 {
+				extra = "log-only" // alternate: half the reloads start fresh state
+			}
+			if err := restart(t, corefile(extra)); err != nil {
+				t.Fatalf("reload %d: %v", i, err)
+			}
+		}
+		if n := sweepers(); n != 1 {
+			t.Errorf("%d sweepers after 20 reloads, want 1", n)
+		}
+		registryMu.Lock()
+		states := len(registry)
+		registryMu.Unlock()
+		if states != 1 {
+			t.Errorf("%d registered states after 20 reloads, want 1", states)
+		}
+		// Give finished goroutines of the old servers a moment to exit.
+		deadline := time.Now().Add(5 * time.Second)
+		for runtime.NumGoroutine() > before+5 && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if after := runtime.NumGoroutine(); after > before+5 {
+			t.Errorf("goroutines grew from %d to %d over 20 reloads", before, after)
+		}
+	})
+}

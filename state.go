@@ -1,0 +1,121 @@
+package floodguard
+
+import (
+	"sync"
+	"time"
+)
+
+// state is what floodguard knows about clients: the rate-limit table, the
+// limiting log and the resolved counters, with the goroutine that sweeps
+// them. A reload builds new instances; one whose block is unchanged adopts
+// the running state, so nobody being limited is forgotten, while a changed
+// block starts fresh.
+type state struct {
+	key     string // server block keys and the floodguard block's tokens
+	lim     limiter
+	log     *limitLog
+	metrics metricsCache
+	now     func() int64 // clock in ns; injectable so tests of rates are exact
+
+	refs    int // instances started on this state; guarded by registryMu
+	stop    chan struct{}
+	done    chan struct{}
+	stopped []uint64 // sweep's reusable list of prefixes that stopped being limited
+}
+
+var (
+	registryMu sync.Mutex
+	registry   = map[string]*state{} // states of started instances, by key
+)
+
+// stateFor returns the running state of an identical block, or a new one.
+// Nothing is registered until the instance starts: setup also runs for
+// reloads that then fail, and those must leave the running state alone.
+func stateFor(key string, cfg config, now func() int64) *state {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if st, ok := registry[key]; ok {
+		return st
+	}
+	return newState(key, cfg, now)
+}
+
+func newState(key string, cfg config, now func() int64) *state {
+	return &state{
+		key: key,
+		lim: limiter{limits: cfg.limits, table: newTable(cfg.maxTableSize, (cfg.limits.window+1)*nano)},
+		log: newLimitLog(cfg.logOnly),
+		now: now,
+	}
+}
+
+// sweepInterval is how often the table is swept for stopped limits, idle
+// slots and the entries gauge.
+const sweepInterval = time.Second
+
+// acquire is an instance's OnStartup: the first instance on a state
+// registers it and starts its sweeper.
+func (st *state) acquire() error {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	st.refs++
+	if st.refs > 1 {
+		return nil
+	}
+	registry[st.key] = st
+	st.stop, st.done = make(chan struct{}), make(chan struct{})
+	go st.sweepLoop(st.stop, st.done)
+	return nil
+}
+
+// release is an instance's OnShutdown: the last instance on a state stops
+// its sweeper and forgets it.
+func (st *state) release() error {
+	registryMu.Lock()
+	st.refs--
+	if st.refs > 0 {
+		registryMu.Unlock()
+		return nil
+	}
+	if registry[st.key] == st {
+		delete(registry, st.key)
+	}
+	stop, done := st.stop, st.done
+	registryMu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
+	}
+	return nil
+}
+
+func (st *state) sweepLoop(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(sweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			st.sweep(st.now())
+		}
+	}
+}
+
+// sweep logs prefixes that stopped being limited, ages out idle slots and
+// publishes the live entry count.
+func (st *state) sweep(now int64) {
+	quiet := st.lim.window * nano
+	st.stopped = st.stopped[:0]
+	live := st.lim.table.sweep(now, func(s *slot) {
+		if s.flags&flagLimiting != 0 && now-s.mark >= quiet {
+			s.flags &^= flagLimiting
+			st.stopped = append(st.stopped, s.key)
+		}
+	})
+	st.log.tick(st.stopped, now)
+	for _, m := range st.metrics.all() {
+		m.entries.Set(float64(live))
+	}
+}
