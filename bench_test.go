@@ -21,7 +21,7 @@ func benchLimiter() limiter {
 	l.perSecond[classResponse] = 1000
 	l.perSecond[classAll] = 0
 	l.slip = 0
-	return limiter{limits: l, table: newTable(defaultMaxTableSize, (l.window+1)*nano)}
+	return limiter{limits: l, table: newTable(defaultMaxTableSize)}
 }
 
 // prefixes are 4096 distinct client /24s, so the benchmark touches many sets.

@@ -15,17 +15,58 @@ const (
 	defaultSlip               = 2
 	defaultIPv4PrefixLength   = 24
 	defaultIPv6PrefixLength   = 56
-	defaultMaxTableSize       = 1 << 18 // 262,144 slots, about 10.5 MB
+	defaultMaxTableSize       = 1 << 18 // 262,144 slots, 12.3 MiB
 )
 
 // Ranges accepted by the parser (BIND's, where BIND has one).
 const (
-	maxRate      = 1000
-	maxWindow    = 3600
-	maxSlip      = 10
-	minTableSize = 64
-	maxTableSize = 1 << 24
+	maxRate         = 1000
+	maxWindow       = 3600
+	maxSlip         = 10
+	minTableSize    = 64
+	maxTableSize    = 1 << 24
+	maxAnyPerMinute = anyTimestamps
+	maxQPS          = 1000000
+	maxBanCount     = 1000000
 )
+
+// anyMode is what floodguard does with qtype ANY queries.
+type anyMode uint8
+
+const (
+	anyMinimal  anyMode = iota // RFC 8482 answer over UDP; TCP untouched
+	anyTruncate                // TC=1 over UDP; TCP untouched
+	anyRefuse                  // REFUSED
+	anyDrop                    // no reply
+	anyAllow                   // untouched
+)
+
+var anyModes = map[string]anyMode{"minimal": anyMinimal, "truncate": anyTruncate, "refuse": anyRefuse, "drop": anyDrop, "allow": anyAllow}
+
+// rootMode is what floodguard does with queries for "." from clients
+// outside recursion.
+type rootMode uint8
+
+const (
+	rootAllow rootMode = iota
+	rootRefuse
+	rootDrop
+)
+
+var rootModes = map[string]rootMode{"allow": rootAllow, "refuse": rootRefuse, "drop": rootDrop}
+
+// banConfig is `ban LIMITED WITHIN FOR`: 0 limited means no bans.
+type banConfig struct {
+	limited int64 // over-limit decisions that ban ...
+	within  int64 // ... when they come within this many ns (a leaky bucket)
+	dur     int64 // first ban's length in ns; doubles on repeat, up to maxBan
+}
+
+// maxBan caps a repeat offender's ban, as fail2ban's bantime.maxtime does.
+const maxBan = int64(24 * 60 * 60 * nano)
+
+// anyWindow is the sliding window of any-per-minute.
+const anyWindow = 60 * nano
 
 // config is a parsed floodguard block.
 type config struct {
@@ -37,6 +78,15 @@ type config struct {
 	exempt       []netip.Prefix
 	logOnly      bool
 	maxTableSize int
+
+	anyMode       anyMode
+	anyPerMinute  int
+	rootMode      rootMode
+	authoritative []string // zones this server is authoritative for; nil: no recursion policy
+	recursion     []netip.Prefix
+	qpsRate       int64 // queries per second per prefix over UDP; 0 = unlimited
+	qpsBurst      int64
+	ban           banConfig
 }
 
 func defaultConfig() config {
@@ -48,5 +98,6 @@ func defaultConfig() config {
 		v4Bits:       defaultIPv4PrefixLength,
 		v6Bits:       defaultIPv6PrefixLength,
 		maxTableSize: defaultMaxTableSize,
+		recursion:    []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 	}
 }

@@ -21,6 +21,7 @@ import (
 	_ "github.com/coredns/coredns/plugin/bind"
 	_ "github.com/coredns/coredns/plugin/errors"
 	_ "github.com/coredns/coredns/plugin/file"
+	_ "github.com/coredns/coredns/plugin/forward"
 	_ "github.com/coredns/coredns/plugin/metadata"
 	_ "github.com/coredns/coredns/plugin/metrics"
 	_ "github.com/coredns/coredns/plugin/whoami"
@@ -125,9 +126,13 @@ func startServer(t *testing.T, corefile string) *server {
 	}
 	s.inst = inst
 	t.Cleanup(func() { stopServer(s.inst) }) // s.inst: the latest, after reloads
-	srv := inst.Servers()[0]
-	s.udp = srv.LocalAddr().String()
-	s.tcp = srv.Addr().String()
+	// The first IPv4 listener (a block may also bind ::1).
+	for _, srv := range inst.Servers() {
+		if a, ok := srv.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() != nil {
+			s.udp, s.tcp = srv.LocalAddr().String(), srv.Addr().String()
+			break
+		}
+	}
 	return s
 }
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/coredns/coredns/plugin"
+
+	"github.com/miekg/dns"
 )
 
 // Floodguard is the plugin handler, one per server block and reload. Its
@@ -67,4 +69,29 @@ func (f *Floodguard) exempt(addr netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// logLimiting logs that prefix p started being limited, naming what tipped it.
+func (f *Floodguard) logLimiting(key uint64, p netip.Prefix, c class, name string, qtype uint16, now int64) {
+	verb := "limiting"
+	if f.cfg.logOnly {
+		verb = "would limit"
+	}
+	switch c {
+	case classError, classAll:
+		f.limits.started(key, p, now, "%s responses to %s (%s)", verb, p, c)
+	case classResponse:
+		f.limits.started(key, p, now, "%s responses to %s (%s %s %s)", verb, p, c, name, dns.Type(qtype))
+	default:
+		f.limits.started(key, p, now, "%s responses to %s (%s %s)", verb, p, c, name)
+	}
+}
+
+// logBan logs a ban of prefix p for dur, the n-th in a row.
+func (f *Floodguard) logBan(p netip.Prefix, dur int64, n uint32, now int64) {
+	verb := "banned"
+	if f.cfg.logOnly {
+		verb = "would ban"
+	}
+	f.bans.started(f.lim.key(banKind, p, 0, ""), p, now, "%s %s for %s (ban %d)", verb, p, time.Duration(dur), n)
 }

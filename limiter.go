@@ -24,14 +24,22 @@ type limits struct {
 	slip      uint32            // every slip-th over-limit response is slipped; 0 never
 }
 
-// clientKind is the key kind of a prefix's own slot (all-per-second and the
-// limiting state), set apart from the response classes.
-const clientKind = byte(numClasses)
+// Key kinds of the per-prefix slots, set apart from the response classes.
+const (
+	clientKind = byte(numClasses) + iota // all-per-second and the limiting state
+	queryKind                            // queries-per-second token bucket
+	anyKind                              // any-per-minute window
+	banKind                              // ban state
+)
 
-// limiter applies response rate limiting over a table.
+// limiter applies response rate limiting, query limits and bans over one
+// table.
 type limiter struct {
 	limits
-	table *table
+	qpsRate, qpsBurst int64
+	anyPerMinute      int
+	ban               banConfig
+	table             *table
 }
 
 // decision is the limiter's answer for one response.
@@ -56,9 +64,10 @@ func (l *limiter) decide(now int64, p netip.Prefix, c class, name string, qtype 
 		if evicted {
 			d.evictions++
 		}
+		s.expires = now + (l.window+1)*nano // by then any debt is repaid
 		if !debit(s, rate, l.window, now) {
 			d.verdict, d.by = verdictDrop, c
-			if c != classError && l.shouldSlip(s) {
+			if c != classError && slipNow(s, l.slip) {
 				d.verdict = verdictSlip
 			}
 		}
@@ -81,6 +90,7 @@ func (l *limiter) decide(now int64, p netip.Prefix, c class, name string, qtype 
 		d.verdict, d.by = verdictDrop, classAll
 	}
 	s.last = now
+	s.expires = max(s.expires, now+(l.window+1)*nano)
 	if d.verdict != verdictSend {
 		s.mark = now
 		if s.flags&flagLimiting == 0 {
@@ -121,15 +131,15 @@ func debit(s *slot, rate, window, now int64) bool {
 	return false
 }
 
-// shouldSlip counts an over-limit response on s: the first one slips, then
+// slipNow counts an over-limit response on s: the first one slips, then
 // every slip-th.
-func (l *limiter) shouldSlip(s *slot) bool {
-	if l.slip == 0 {
+func slipNow(s *slot, slip uint32) bool {
+	if slip == 0 {
 		return false
 	}
 	n := s.slips
 	s.slips++
-	if s.slips >= l.slip {
+	if s.slips >= slip {
 		s.slips = 0
 	}
 	return n == 0

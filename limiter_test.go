@@ -13,7 +13,7 @@ func (c *fakeClock) now() int64              { return c.t }
 func (c *fakeClock) advance(d time.Duration) { c.t += int64(d) }
 
 func newTestLimiter(l limits) limiter {
-	return limiter{limits: l, table: newTable(1024, (l.window+1)*nano)}
+	return limiter{limits: l, table: newTable(1024)}
 }
 
 // bindLimits are the limits of BIND's RRL system test.

@@ -48,6 +48,27 @@ var (
 		Help:      "Uncompressed size of the UDP queries floodguard saw.",
 	}, []string{"server"})
 
+	requestsTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: subsystem,
+		Name:      "requests_total",
+		Help:      "Decisions floodguard took on queries before they reached the next plugin, by action and reason.",
+	}, []string{"server", "action", "reason"})
+
+	bansTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: subsystem,
+		Name:      "bans_total",
+		Help:      "Client prefixes banned.",
+	}, []string{"server"})
+
+	bannedGauge = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: subsystem,
+		Name:      "banned",
+		Help:      "Client prefixes banned now (updated every second).",
+	}, []string{"server"})
+
 	responseBytes = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace,
 		Subsystem: subsystem,
@@ -62,9 +83,12 @@ type serverMetrics struct {
 	responses    [numActions]prometheus.Counter
 	bytes        [numActions]prometheus.Counter
 	limited      [numClasses]prometheus.Counter
+	requests     [numQueryActions][numReasons]prometheus.Counter
 	requestBytes prometheus.Counter
 	evictions    prometheus.Counter
 	entries      prometheus.Gauge
+	bans         prometheus.Counter
+	banned       prometheus.Gauge
 }
 
 func newServerMetrics(server string) *serverMetrics {
@@ -72,6 +96,13 @@ func newServerMetrics(server string) *serverMetrics {
 		requestBytes: requestBytes.WithLabelValues(server),
 		evictions:    tableEvictions.WithLabelValues(server),
 		entries:      tableEntries.WithLabelValues(server),
+		bans:         bansTotal.WithLabelValues(server),
+		banned:       bannedGauge.WithLabelValues(server),
+	}
+	for a := queryAction(0); a < numQueryActions; a++ {
+		for r := reason(0); r < numReasons; r++ {
+			m.requests[a][r] = requestsTotal.WithLabelValues(server, a.String(), r.String())
+		}
 	}
 	for a := action(0); a < numActions; a++ {
 		m.responses[a] = responsesTotal.WithLabelValues(server, a.String())

@@ -2,8 +2,10 @@ package floodguard
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
@@ -50,6 +52,7 @@ func parse(c *caddy.Controller) (config, error) {
 	var rates [numClasses]int64
 	var rateSet [numClasses]bool
 	blocks := 0
+	seen := map[string]bool{}
 	for c.Next() {
 		if blocks > 0 {
 			return cfg, plugin.ErrOnce
@@ -64,7 +67,6 @@ func parse(c *caddy.Controller) (config, error) {
 		cfg.zones = plugin.OriginsFromArgsOrServerBlock(args, c.ServerBlockKeys)
 		key := strings.Join(c.ServerBlockKeys, " ") + "\x00" + strings.Join(args, " ")
 
-		seen := map[string]bool{}
 		for c.NextBlock() {
 			opt := c.Val()
 			vals := c.RemainingArgs()
@@ -123,6 +125,88 @@ func parse(c *caddy.Controller) (config, error) {
 					}
 					cfg.exempt = append(cfg.exempt, p)
 				}
+			case "any":
+				if len(vals) != 1 {
+					return cfg, c.Errf("any: needs one of minimal, truncate, refuse, drop, allow")
+				}
+				m, ok := anyModes[vals[0]]
+				if !ok {
+					return cfg, c.Errf("any: %q is not one of minimal, truncate, refuse, drop, allow", vals[0])
+				}
+				cfg.anyMode = m
+			case "any-per-minute":
+				n, err := oneInt(c, opt, vals, 1, maxAnyPerMinute)
+				if err != nil {
+					return cfg, err
+				}
+				cfg.anyPerMinute = n
+			case "root":
+				if len(vals) != 1 {
+					return cfg, c.Errf("root: needs one of refuse, drop, allow")
+				}
+				m, ok := rootModes[vals[0]]
+				if !ok {
+					return cfg, c.Errf("root: %q is not one of refuse, drop, allow", vals[0])
+				}
+				cfg.rootMode = m
+			case "authoritative":
+				if len(vals) == 0 {
+					return cfg, c.Errf("authoritative: needs at least one zone")
+				}
+				for _, z := range vals {
+					n := plugin.Host(z).NormalizeExact()
+					if len(n) == 0 {
+						return cfg, c.Errf("authoritative: %q is not a valid zone", z)
+					}
+					cfg.authoritative = append(cfg.authoritative, n...)
+				}
+			case "recursion":
+				if len(vals) == 0 {
+					return cfg, c.Errf("recursion: needs at least one address or CIDR, or none")
+				}
+				cfg.recursion = nil
+				if len(vals) == 1 && vals[0] == "none" {
+					continue
+				}
+				for _, v := range vals {
+					p, err := parseCIDR(v)
+					if err != nil {
+						return cfg, c.Errf("recursion: %q is not an address or CIDR", v)
+					}
+					cfg.recursion = append(cfg.recursion, p)
+				}
+			case "queries-per-second":
+				if len(vals) != 1 && len(vals) != 2 {
+					return cfg, c.Errf("queries-per-second: needs RATE and an optional BURST, got %d values", len(vals))
+				}
+				rate, err := oneInt(c, opt, vals[:1], 1, maxQPS)
+				if err != nil {
+					return cfg, err
+				}
+				burst := rate
+				if len(vals) == 2 {
+					if burst, err = oneInt(c, opt, vals[1:], 1, maxQPS); err != nil {
+						return cfg, err
+					}
+				}
+				cfg.qpsRate, cfg.qpsBurst = int64(rate), int64(burst)
+			case "ban":
+				if len(vals) != 3 {
+					return cfg, c.Errf("ban: needs LIMITED WITHIN FOR (e.g. ban 100 60s 10m), got %d values", len(vals))
+				}
+				n, err := oneInt(c, opt, vals[:1], 1, maxBanCount)
+				if err != nil {
+					return cfg, err
+				}
+				within, err := banDuration(c, "WITHIN", vals[1])
+				if err != nil {
+					return cfg, err
+				}
+				dur, err := banDuration(c, "FOR", vals[2])
+				if err != nil {
+					return cfg, err
+				}
+				cfg.ban = banConfig{limited: int64(n), within: within, dur: dur}
 			case "log-only":
 				if len(vals) != 0 {
 					return cfg, c.Errf("log-only: takes no values, got %q", strings.Join(vals, " "))
@@ -144,7 +228,21 @@ func parse(c *caddy.Controller) (config, error) {
 		}
 	}
 	cfg.limits.perSecond = rates
+	// Root queries are refused by default where the server says what it is
+	// authoritative for and the root is not among it.
+	if !seen["root"] && cfg.authoritative != nil && !slices.Contains(cfg.authoritative, ".") {
+		cfg.rootMode = rootRefuse
+	}
 	return cfg, nil
+}
+
+// banDuration reads a ban's WITHIN or FOR: a Go duration from 1s to 24h.
+func banDuration(c *caddy.Controller, what, v string) (int64, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Second || d > 24*time.Hour {
+		return 0, c.Errf("ban: %s %q is not a duration from 1s to 24h", what, v)
+	}
+	return int64(d), nil
 }
 
 // oneInt reads the single whole-number value of opt within [lo, hi].

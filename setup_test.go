@@ -30,6 +30,9 @@ func wantDefaults() config {
 		exempt:       nil,
 		logOnly:      false,
 		maxTableSize: 262144,
+		anyMode:      anyMinimal,
+		rootMode:     rootAllow,
+		recursion:    []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 	}
 }
 

@@ -13,14 +13,16 @@ import (
 type state struct {
 	key     string // server block keys and the floodguard block's tokens
 	lim     limiter
-	log     *limitLog
+	limits  *eventLog // prefixes starting and stopping being limited
+	bans    *eventLog // bans and their expiry
 	metrics metricsCache
 	now     func() int64 // clock in ns; injectable so tests of rates are exact
 
-	refs    int // instances started on this state; guarded by registryMu
-	stop    chan struct{}
-	done    chan struct{}
-	stopped []uint64 // sweep's reusable list of prefixes that stopped being limited
+	refs     int // instances started on this state; guarded by registryMu
+	stop     chan struct{}
+	done     chan struct{}
+	stopped  []uint64 // sweep's reusable lists of prefixes that stopped being limited ...
+	unbanned []uint64 // ... and of bans that expired
 }
 
 var (
@@ -41,11 +43,23 @@ func stateFor(key string, cfg config, now func() int64) *state {
 }
 
 func newState(key string, cfg config, now func() int64) *state {
+	limiting, banning := "limiting", "banned"
+	if cfg.logOnly {
+		limiting, banning = "would limit", "would ban"
+	}
 	return &state{
 		key: key,
-		lim: limiter{limits: cfg.limits, table: newTable(cfg.maxTableSize, (cfg.limits.window+1)*nano)},
-		log: newLimitLog(cfg.logOnly),
-		now: now,
+		lim: limiter{
+			limits:       cfg.limits,
+			qpsRate:      cfg.qpsRate,
+			qpsBurst:     cfg.qpsBurst,
+			anyPerMinute: cfg.anyPerMinute,
+			ban:          cfg.ban,
+			table:        newTable(cfg.maxTableSize),
+		},
+		limits: newEventLog("stopped "+limiting+" responses to", limiting+" responses to %d more prefixes (not listed)"),
+		bans:   newEventLog("ban ended ("+banning+") for", banning+" %d more prefixes (not listed)"),
+		now:    now,
 	}
 }
 
@@ -103,19 +117,28 @@ func (st *state) sweepLoop(stop <-chan struct{}, done chan<- struct{}) {
 	}
 }
 
-// sweep logs prefixes that stopped being limited, ages out idle slots and
-// publishes the live entry count.
+// sweep logs prefixes that stopped being limited and bans that ended, ages
+// out idle slots and publishes the live entry and ban counts.
 func (st *state) sweep(now int64) {
 	quiet := st.lim.window * nano
-	st.stopped = st.stopped[:0]
+	st.stopped, st.unbanned = st.stopped[:0], st.unbanned[:0]
+	banned := 0
 	live := st.lim.table.sweep(now, func(s *slot) {
-		if s.flags&flagLimiting != 0 && now-s.mark >= quiet {
+		switch {
+		case s.flags&flagLimiting != 0 && now-s.mark >= quiet:
 			s.flags &^= flagLimiting
 			st.stopped = append(st.stopped, s.key)
+		case s.flags&flagBanned != 0 && now >= s.mark:
+			s.flags &^= flagBanned
+			st.unbanned = append(st.unbanned, s.key)
+		case s.flags&flagBanned != 0:
+			banned++
 		}
 	})
-	st.log.tick(st.stopped, now)
+	st.limits.tick(st.stopped, now)
+	st.bans.tick(st.unbanned, now)
 	for _, m := range st.metrics.all() {
 		m.entries.Set(float64(live))
+		m.banned.Set(float64(banned))
 	}
 }

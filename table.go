@@ -16,14 +16,16 @@ const setWays = 8
 type slot struct {
 	key     uint64 // keyed hash of the bucket key; 0 marks an empty slot
 	last    int64  // clock reading (ns) of the last update
-	balance int64  // credit in nano-responses; one response costs 1e9
-	mark    int64  // client slots: clock reading of the last over-limit response
-	slips   uint32 // over-limit responses since the last slipped one
+	expires int64  // clock reading from which the slot carries no state
+	balance int64  // credit in nano-units; its meaning depends on the slot's kind
+	mark    int64  // a second time, by kind: last over-limit response, ban end
+	slips   uint32 // over-limit responses since the last slipped one; bans so far
 	flags   uint32
 }
 
 const (
 	flagLimiting uint32 = 1 << iota // client slot: its prefix is being limited (start was logged)
+	flagBanned                      // ban slot: its prefix is banned (ban was logged)
 )
 
 // set is a group of ways sharing one lock. Locks are per set, so two
@@ -34,23 +36,20 @@ type set struct {
 }
 
 // table is a fixed-size, set-associative store of rate-limit buckets.
-// A full set reuses its least recently used way: the table never grows and
-// never refuses a key (refusing would mean not limiting it).
+// A full set reuses the way closest to carrying no state: the table never
+// grows and never refuses a key (refusing would mean not limiting it).
 type table struct {
 	sets []set
 	seed maphash.Seed
-	// idleAfter is how long an untouched slot takes to carry no state: by
-	// then any debt has been repaid and credit is back at its cap.
-	idleAfter int64
 }
 
 // newTable makes a table of at most size slots (rounded down to whole sets).
-func newTable(size int, idleAfter int64) *table {
+func newTable(size int) *table {
 	n := size / setWays
 	if n < 1 {
 		n = 1
 	}
-	return &table{sets: make([]set, n), seed: maphash.MakeSeed(), idleAfter: idleAfter}
+	return &table{sets: make([]set, n), seed: maphash.MakeSeed()}
 }
 
 // capacity is the number of slots.
@@ -73,9 +72,14 @@ func (t *table) setFor(h uint64) *set {
 }
 
 // acquire returns the slot for hash h with its set locked; the caller must
-// unlock st.mu. A slot that was just (re)assigned to h comes back zeroed but
-// for its key, with fresh set. evicted reports that a live slot of another
-// key was overwritten to make room.
+// unlock st.mu and keep the slot's expires up to date. A slot that was just
+// (re)assigned to h comes back zeroed but for its key and times, with fresh
+// set. evicted reports that a live slot of another key was overwritten.
+//
+// The way given up is an empty one, else the one that expires first: an
+// idle one if any; never a client that keeps sending (each of its
+// responses pushes its expiry out) nor an active ban (it expires when the
+// ban and its memory do) while a way that expires sooner is there.
 func (t *table) acquire(h uint64, now int64) (s *slot, st *set, fresh, evicted bool) {
 	st = t.setFor(h)
 	st.mu.Lock()
@@ -91,21 +95,18 @@ func (t *table) acquire(h uint64, now int64) (s *slot, st *set, fresh, evicted b
 			}
 			continue
 		}
-		if victim < 0 || (st.slots[victim].key != 0 && sl.last < st.slots[victim].last) {
+		if victim < 0 || (st.slots[victim].key != 0 && sl.expires < st.slots[victim].expires) {
 			victim = i
 		}
 	}
 	s = &st.slots[victim]
-	evicted = s.key != 0 && !t.idle(s, now)
-	*s = slot{key: h, last: now}
+	evicted = s.key != 0 && !idle(s, now)
+	*s = slot{key: h, last: now, expires: now}
 	return s, st, true, evicted
 }
 
-// idle reports whether s carries no state any more. A slot touched "in the
-// future" (the clock went backwards) counts as live.
-func (t *table) idle(s *slot, now int64) bool {
-	return now-s.last >= t.idleAfter
-}
+// idle reports whether s carries no state any more.
+func idle(s *slot, now int64) bool { return now >= s.expires }
 
 // sweep visits every occupied slot under its set's lock, clearing the slots
 // that have gone idle after visit has seen them, and returns how many stay live.
@@ -119,7 +120,7 @@ func (t *table) sweep(now int64, visit func(s *slot)) (live int) {
 				continue
 			}
 			visit(s)
-			if t.idle(s, now) {
+			if idle(s, now) {
 				*s = slot{}
 				continue
 			}
@@ -128,4 +129,19 @@ func (t *table) sweep(now int64, visit func(s *slot)) (live int) {
 		st.mu.Unlock()
 	}
 	return live
+}
+
+// find returns the slot of hash h with its set locked, or nil (and nothing
+// locked) when h has no slot. Checks that must not claim a slot for every
+// client, such as the ban check on each query, use it.
+func (t *table) find(h uint64) (*slot, *set) {
+	st := t.setFor(h)
+	st.mu.Lock()
+	for i := range st.slots {
+		if st.slots[i].key == h {
+			return &st.slots[i], st
+		}
+	}
+	st.mu.Unlock()
+	return nil, nil
 }

@@ -37,7 +37,8 @@ type limitWriter struct {
 	met     *serverMetrics
 	zone    string
 	prefix  netip.Prefix
-	written bool // a response was handled (sent, slipped or dropped)
+	now     int64 // the query's clock reading: one read per query
+	written bool  // a response was handled (sent, slipped or dropped)
 }
 
 var limitWriters = sync.Pool{New: func() any { return new(limitWriter) }}
@@ -84,9 +85,8 @@ func (w *limitWriter) Write(b []byte) (int, error) {
 func (w *limitWriter) judge(m *dns.Msg) action {
 	w.written = true
 	f := w.f
-	now := f.now()
 	c, name, qtype := classify(w.ctx, m, w.zone)
-	d := f.lim.decide(now, w.prefix, c, name, qtype)
+	d := f.lim.decide(w.now, w.prefix, c, name, qtype)
 	if d.evictions > 0 {
 		w.met.evictions.Add(float64(d.evictions))
 	}
@@ -95,8 +95,9 @@ func (w *limitWriter) judge(m *dns.Msg) action {
 		w.met.limited[d.by].Inc()
 		act = actionFor(d.verdict, f.cfg.logOnly)
 		if d.started {
-			f.log.started(d.clientKey, w.prefix, d.by, name, qtype, now)
+			f.logLimiting(d.clientKey, w.prefix, d.by, name, qtype, w.now)
 		}
+		f.overLimit(w.now, w.prefix, w.met)
 	}
 	w.met.responses[act].Inc()
 	size := wireLen(m)
