@@ -13,7 +13,9 @@ func TestParsePolicyOptions(t *testing.T) {
 		input string
 		check func(c config) bool
 	}{
-		{"floodguard", func(c config) bool { return c.anyMode == anyMinimal && c.rootMode == rootAllow && c.authoritative == nil }},
+		{"floodguard", func(c config) bool {
+			return c.anyMode == anyMinimal && c.rootMode == rootAllow && c.authoritative == nil
+		}},
 		{"floodguard {\n any truncate\n}", func(c config) bool { return c.anyMode == anyTruncate }},
 		{"floodguard {\n any allow\n}", func(c config) bool { return c.anyMode == anyAllow }},
 		{"floodguard {\n any-per-minute 4\n}", func(c config) bool { return c.anyPerMinute == 4 }},
