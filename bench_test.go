@@ -130,3 +130,34 @@ func BenchmarkChainFloodguard(b *testing.B) {
 	f.Next = answerBackend{answerFor(query("www.example.org", dns.TypeA, 1))}
 	benchChain(b, f)
 }
+
+// benchFloodguard is floodguard in front of the answering backend, on a
+// frozen clock, with cfg changed by modify.
+func benchFloodguard(modify func(*config)) *Floodguard {
+	cfg := defaultConfig()
+	cfg.zones = []string{"."}
+	modify(&cfg)
+	f := newFloodguard(cfg, newState("bench", cfg, func() int64 { return nano }))
+	f.Next = answerBackend{answerFor(query("www.example.org", dns.TypeA, 1))}
+	return f
+}
+
+// BenchmarkChainResponseDropped: a flooding client whose answers are
+// dropped by the response limit (the chain still runs to produce them).
+func BenchmarkChainResponseDropped(b *testing.B) {
+	benchChain(b, benchFloodguard(func(c *config) { c.limits.slip = 0 }))
+}
+
+// BenchmarkChainQueryDropped: a flooding client dropped by queries-per-second
+// before the chain runs.
+func BenchmarkChainQueryDropped(b *testing.B) {
+	benchChain(b, benchFloodguard(func(c *config) { c.qpsRate, c.qpsBurst, c.limits.slip = 1, 1, 0 }))
+}
+
+// BenchmarkChainBanned: a banned client, dropped first of all.
+func BenchmarkChainBanned(b *testing.B) {
+	benchChain(b, benchFloodguard(func(c *config) {
+		c.qpsRate, c.qpsBurst = 1, 1
+		c.ban = banConfig{limited: 1, within: 60 * nano, dur: 600 * nano}
+	}))
+}
