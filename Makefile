@@ -1,7 +1,7 @@
 GO      ?= go
 PKGS     = $(shell $(GO) list ./... | grep -v /cmd/coredns)
 
-.PHONY: all coredns run test fmt
+.PHONY: all coredns run test fmt fuzz
 
 all: coredns
 
@@ -20,7 +20,20 @@ test:
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -race -count=1 $(PKGS)
+	$(MAKE) --no-print-directory fuzz FUZZTIME=10s
 	$(GO) build -o /dev/null ./cmd/coredns
+
+# Fuzz each target in turn (go test -fuzz takes one target at a time). A
+# crasher is saved under testdata/fuzz/<target>/ and fails `go test` from
+# then on, until it is fixed.
+FUZZTIME ?= 30s
+FUZZ_TARGETS = FuzzServeDNS FuzzParse
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "fuzzing $$t for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) . || exit 1; \
+	done
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

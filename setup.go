@@ -11,6 +11,8 @@ import (
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
 	clog "github.com/coredns/coredns/plugin/pkg/log"
+
+	"github.com/miekg/dns"
 )
 
 const pluginName = "floodguard"
@@ -60,7 +62,7 @@ func parse(c *caddy.Controller) (config, error) {
 		blocks++
 		args := c.RemainingArgs()
 		for _, z := range args {
-			if len(plugin.Host(z).NormalizeExact()) == 0 {
+			if _, ok := normalizeZone(z); !ok {
 				return cfg, c.Errf("floodguard: %q is not a valid zone", z)
 			}
 		}
@@ -154,8 +156,8 @@ func parse(c *caddy.Controller) (config, error) {
 					return cfg, c.Errf("authoritative: needs at least one zone")
 				}
 				for _, z := range vals {
-					n := plugin.Host(z).NormalizeExact()
-					if len(n) == 0 {
+					n, ok := normalizeZone(z)
+					if !ok {
 						return cfg, c.Errf("authoritative: %q is not a valid zone", z)
 					}
 					cfg.authoritative = append(cfg.authoritative, n...)
@@ -243,6 +245,22 @@ func banDuration(c *caddy.Controller, what, v string) (int64, error) {
 		return 0, c.Errf("ban: %s %q is not a duration from 1s to 24h", what, v)
 	}
 	return int64(d), nil
+}
+
+// normalizeZone normalises a zone argument as CoreDNS does, and rejects
+// what that lets through but no name could match: a result that is not
+// fully qualified, such as a name ending in an escaped dot.
+func normalizeZone(z string) ([]string, bool) {
+	n := plugin.Host(z).NormalizeExact()
+	if len(n) == 0 {
+		return nil, false
+	}
+	for _, x := range n {
+		if !dns.IsFqdn(x) {
+			return nil, false
+		}
+	}
+	return n, true
 }
 
 // oneInt reads the single whole-number value of opt within [lo, hi].

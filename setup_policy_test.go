@@ -89,3 +89,11 @@ func TestParsePolicyErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestParseZoneEndingInEscape(t *testing.T) {
+	for _, in := range []string{"floodguard \\0\\", "floodguard {\n authoritative \\0\\\n}"} {
+		if _, err := parse(newParseController(in)); err == nil || !strings.Contains(err.Error(), "not a valid zone") {
+			t.Errorf("parse(%q) = %v, want a not-a-valid-zone error", in, err)
+		}
+	}
+}
