@@ -128,12 +128,9 @@ func parse(c *caddy.Controller) (config, error) {
 					cfg.exempt = append(cfg.exempt, p)
 				}
 			case "any":
-				if len(vals) != 1 {
-					return cfg, c.Errf("any: needs one of minimal, truncate, refuse, drop, allow")
-				}
-				m, ok := anyModes[vals[0]]
-				if !ok {
-					return cfg, c.Errf("any: %q is not one of minimal, truncate, refuse, drop, allow", vals[0])
+				m, err := oneOf(c, opt, vals, anyModes, "minimal, truncate, refuse, drop, allow")
+				if err != nil {
+					return cfg, err
 				}
 				cfg.anyMode = m
 			case "any-per-minute":
@@ -143,12 +140,9 @@ func parse(c *caddy.Controller) (config, error) {
 				}
 				cfg.anyPerMinute = n
 			case "root":
-				if len(vals) != 1 {
-					return cfg, c.Errf("root: needs one of refuse, drop, allow")
-				}
-				m, ok := rootModes[vals[0]]
-				if !ok {
-					return cfg, c.Errf("root: %q is not one of refuse, drop, allow", vals[0])
+				m, err := oneOf(c, opt, vals, rootModes, "refuse, drop, allow")
+				if err != nil {
+					return cfg, err
 				}
 				cfg.rootMode = m
 			case "authoritative":
@@ -261,6 +255,20 @@ func normalizeZone(z string) ([]string, bool) {
 		}
 	}
 	return n, true
+}
+
+// oneOf reads the single value of opt: one of the keys of modes, which
+// names lists for the error message.
+func oneOf[T any](c *caddy.Controller, opt string, vals []string, modes map[string]T, names string) (T, error) {
+	var zero T
+	if len(vals) != 1 {
+		return zero, c.Errf("%s: needs one of %s", opt, names)
+	}
+	m, ok := modes[vals[0]]
+	if !ok {
+		return zero, c.Errf("%s: %q is not one of %s", opt, vals[0], names)
+	}
+	return m, nil
 }
 
 // oneInt reads the single whole-number value of opt within [lo, hi].
