@@ -202,3 +202,37 @@ func TestE2ELogOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestE2EAnswerTooBigForTheBuffer: an answer that does not fit the client's
+// UDP buffer gets an empty truncated reply, not CoreDNS's partial one (whose
+// records the client discards before retrying over TCP); TCP gets it all.
+func TestE2EAnswerTooBigForTheBuffer(t *testing.T) {
+	useFrozenClock(t)
+	srv := startServer(t, fmt.Sprintf(rrlCorefile, ""))
+	tests := []struct {
+		name  string
+		query *dns.Msg
+		full  bool
+	}{
+		{"no EDNS: 512 bytes", query("big.example.org", dns.TypeTXT, 1), false},
+		{"EDNS 1232", func() *dns.Msg { m := query("big.example.org", dns.TypeTXT, 2); m.SetEdns0(1232, false); return m }(), false},
+		{"EDNS 4096: fits", func() *dns.Msg { m := query("big.example.org", dns.TypeTXT, 3); m.SetEdns0(4096, false); return m }(), true},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := udpBurst(t, fmt.Sprintf("127.0.%d.1", 15+i), srv.udp, []*dns.Msg{tt.query}, time.Second)[0]
+			if r == nil {
+				t.Fatal("no reply")
+			}
+			if tt.full && (r.Truncated || len(r.Answer) != 16) {
+				t.Errorf("want the full answer: truncated=%v, %d records", r.Truncated, len(r.Answer))
+			}
+			if !tt.full && (!r.Truncated || len(r.Answer)+len(r.Ns) != 0) {
+				t.Errorf("want an empty truncated reply: truncated=%v, %d+%d records", r.Truncated, len(r.Answer), len(r.Ns))
+			}
+		})
+	}
+	if r := tcpQuery(t, "127.0.15.1", srv.tcp, query("big.example.org", dns.TypeTXT, 4)); r.Truncated || len(r.Answer) != 16 {
+		t.Errorf("TCP: truncated=%v, %d records, want all 16", r.Truncated, len(r.Answer))
+	}
+}

@@ -52,10 +52,11 @@ func putLimitWriter(w *limitWriter) {
 
 // WriteMsg implements dns.ResponseWriter.
 func (w *limitWriter) WriteMsg(m *dns.Msg) error {
-	switch act := w.judge(m); act {
-	case actionDropped:
+	act, empty := w.judge(m)
+	switch {
+	case act == actionDropped:
 		return nil
-	case actionSlipped:
+	case empty:
 		return w.ResponseWriter.WriteMsg(truncated(m))
 	default:
 		return w.ResponseWriter.WriteMsg(m)
@@ -70,10 +71,11 @@ func (w *limitWriter) Write(b []byte) (int, error) {
 		// Unreadable: count it as an error response of this prefix.
 		m = &dns.Msg{MsgHdr: dns.MsgHdr{Response: true, Rcode: dns.RcodeServerFailure}}
 	}
-	switch act := w.judge(m); act {
-	case actionDropped:
+	act, empty := w.judge(m)
+	switch {
+	case act == actionDropped:
 		return len(b), nil
-	case actionSlipped:
+	case empty:
 		return len(b), w.ResponseWriter.WriteMsg(truncated(m))
 	default:
 		return w.ResponseWriter.Write(b)
@@ -81,8 +83,10 @@ func (w *limitWriter) Write(b []byte) (int, error) {
 }
 
 // judge asks the limiter about m, counts the outcome and logs a prefix that
-// has just started being limited.
-func (w *limitWriter) judge(m *dns.Msg) action {
+// has just started being limited. empty says to send an empty truncated
+// reply instead of m: m was slipped, or m is an answer too large for the
+// client's UDP buffer.
+func (w *limitWriter) judge(m *dns.Msg) (act action, empty bool) {
 	w.written = true
 	f := w.f
 	c, name, qtype := classify(w.ctx, m, w.zone)
@@ -90,7 +94,7 @@ func (w *limitWriter) judge(m *dns.Msg) action {
 	if d.evictions > 0 {
 		w.met.evictions.Add(float64(d.evictions))
 	}
-	act := actionSent
+	act = actionSent
 	if d.verdict != verdictSend {
 		w.met.limited[d.by].Inc()
 		act = actionFor(d.verdict, f.cfg.logOnly)
@@ -99,13 +103,30 @@ func (w *limitWriter) judge(m *dns.Msg) action {
 		}
 		f.overLimit(w.now, w.prefix, w.met)
 	}
-	w.met.responses[act].Inc()
 	size := wireLen(m)
-	if act == actionSlipped {
+	empty = act == actionSlipped || (act == actionSent && w.tooBig(m, size))
+	if empty {
 		size = slippedLen(m)
 	}
+	w.met.responses[act].Inc()
 	w.met.bytes[act].Add(float64(size))
-	return act
+	return act, empty
+}
+
+// tooBig reports whether m, of uncompressed size wire, cannot fit the
+// client's UDP buffer even compressed. CoreDNS would send as many records
+// as fit with TC=1; the client discards them and retries over TCP, so those
+// bytes only amplify. floodguard sends the empty truncated reply instead,
+// as BIND, Knot and NSD do.
+func (w *limitWriter) tooBig(m *dns.Msg, wire int) bool {
+	state := request.Request{W: w.ResponseWriter, Req: w.req}
+	size := state.Size()
+	if wire <= size {
+		return false // the common case: no copy, no compression map
+	}
+	c := m.Copy()
+	c.Compress = true
+	return c.Len() > size
 }
 
 func actionFor(v verdict, logOnly bool) action {
