@@ -1,7 +1,7 @@
 GO      ?= go
 PKGS     = $(shell $(GO) list ./... | grep -v /cmd/coredns)
 
-.PHONY: all coredns run test fmt fuzz
+.PHONY: all coredns run test fmt fuzz bench bench-quick
 
 all: coredns
 
@@ -37,3 +37,12 @@ fuzz:
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
+
+# The load and reflection harness (bench/run.sh): Go benchmarks, dnsperf A/B
+# and floodsim attacks against ./coredns and BIND on loopback. Installs
+# dnsperf, bind9 and benchstat when missing. Results in bench/results/.
+bench:
+	bash bench/run.sh full
+
+bench-quick:
+	bash bench/run.sh quick

@@ -49,7 +49,9 @@ func newTable(size int) *table {
 	if n < 1 {
 		n = 1
 	}
-	return &table{sets: make([]set, n), seed: maphash.MakeSeed()}
+	t := &table{seed: maphash.MakeSeed()}
+	t.sets = allocSets(t, n)
+	return t
 }
 
 // capacity is the number of slots.

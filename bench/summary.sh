@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# bench/summary.sh MODE RESULTS_DIR: prints the markdown digest of a
+# bench/run.sh run (run.sh saves it as RESULTS_DIR/summary.md), with each
+# issue-4 target judged from the numbers. Reads (and writes ab-pairs.md in)
+# RESULTS_DIR only.
+set -euo pipefail
+mode=$1 res=$2
+
+# The table's documented size at the default max-table-size, read from the
+# README ("... the default 262,144 slots take N MiB"), so that it follows the
+# docs; issue 4 allows 20 MB on top.
+table_mib=$(grep -oE 'slots take [0-9.]+ MiB' README.md 2>/dev/null | grep -oE '[0-9.]+' | head -1)
+table_mib=${table_mib:-10.3}
+
+# verdict OK: "met" or "**NOT met**" from an awk condition's result.
+verdict() { if [ "$1" = 1 ]; then echo met; else echo "**NOT met**"; fi; }
+calc() { awk "BEGIN { $1 }"; }
+
+# med NAME [FILE]: "ns B allocs" medians of one benchmark.
+med() { awk -v b="$1" '$1 == b { print $2, $3, $4 }' "${2:-$res/micro-medians.txt}"; }
+
+echo "# floodguard benchmarks ($mode run)"
+echo
+echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "- machine: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)," \
+	"$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r)"
+echo "- load average (1, 5, 15 min) at start: $(cat "$res/load-start.txt"), at end: $(cat "$res/load-end.txt")"
+if awk '{ exit !($1 > 1.0) }' "$res/load-start.txt"; then
+	echo "- **warning: the machine was busy when the run started (1-minute load above 1 on 2 cores);**"
+	echo "  **other processes competed for the cores, so these figures are noisier than usual.**"
+fi
+echo "- $(go version | cut -d' ' -f3-), CoreDNS $(./coredns -version 2>/dev/null | head -1 | cut -d- -f2)," \
+	"BIND $(/usr/sbin/named -v 2>/dev/null | awk '{ print $2 }'), dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }')"
+echo
+
+# --- microbenchmarks ----------------------------------------------------------
+
+n=$(grep -c '^BenchmarkChainFloodguard' "$res/micro.txt" || true)
+echo "## 1. Go microbenchmarks (median of $n runs, GOMAXPROCS=2)"
+echo
+echo "| benchmark | ns/op | B/op | allocs/op |"
+echo "|---|---:|---:|---:|"
+awk '{ printf "| %s | %.1f | %d | %d |\n", $1, $2, $3, $4 }' "$res/micro-medians.txt"
+awk '{ printf "| %s (-cpu run) | %.1f | %d | %d |\n", $1, $2, $3, $4 }' "$res/micro-parallel-medians.txt"
+echo
+
+read -r be_ns be_b be_a <<<"$(med BenchmarkChainBackendOnly-2)"
+read -r fg_ns fg_b fg_a <<<"$(med BenchmarkChainFloodguard-2)"
+read -r al_ns _ al_a <<<"$(med BenchmarkDecideAllow-2)"
+read -r dr_ns _ dr_a <<<"$(med BenchmarkDecideDrop-2)"
+read -r p1_ns _ _ <<<"$(med BenchmarkDecideAllowParallel "$res/micro-parallel-medians.txt")"
+read -r p2_ns _ _ <<<"$(med BenchmarkDecideAllowParallel-2 "$res/micro-parallel-medians.txt")"
+# Speed-up: each round ran the parallel benchmark at 1 then 2 cores; the
+# median of the rounds' ratios (ns/op at 1 core / ns/op at 2 cores).
+speedup=$(awk '$1 == "BenchmarkDecideAllowParallel" { one = $3 }
+	$1 == "BenchmarkDecideAllowParallel-2" && one { r[++n] = one / $3; one = 0 }
+	END {
+		for (i = 2; i <= n; i++) for (j = i; j > 1 && r[j - 1] > r[j]; j--) { t = r[j]; r[j] = r[j - 1]; r[j - 1] = t }
+		printf "%.2f", n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
+	}' "$res/micro-parallel.txt")
+over_ns=$(calc "printf \"%.1f\", $fg_ns - $be_ns")
+over_a=$((fg_a - be_a))
+
+echo "| issue-4 target | measured | verdict |"
+echo "|---|---|---|"
+echo "| chain overhead < 300 ns/query | ${over_ns} ns (${fg_ns} - ${be_ns}) | $(verdict "$(calc "print ($over_ns < 300)")") |"
+# The backend-only baseline calls no plugin.NextOrFailure; floodguard calls
+# it once, and CoreDNS allocates one pluginWriter there: that is the 1.
+echo "| no allocation beyond NextOrFailure's one | +${over_a} allocs/op, +$((fg_b - be_b)) B/op | $(verdict "$(calc "print ($over_a <= 1)")") |"
+echo "| decision, allow path: < 150 ns, 0 allocs | ${al_ns} ns, ${al_a} allocs | $(verdict "$(calc "print ($al_ns < 150 && $al_a == 0)")") |"
+echo "| decision, drop path: < 150 ns, 0 allocs | ${dr_ns} ns, ${dr_a} allocs | $(verdict "$(calc "print ($dr_ns < 150 && $dr_a == 0)")") |"
+echo "| RunParallel on 2 cores >= 1.6x one goroutine | ${speedup}x (median of per-round ratios; medians ${p1_ns} ns/op at -cpu 1, ${p2_ns} at -cpu 2) | $(verdict "$(calc "print ($speedup >= 1.6)")") |"
+echo
+echo '```'
+cat "$res/micro-benchstat.txt"
+echo '```'
+echo
+
+# --- throughput A/B ------------------------------------------------------------
+
+pairs=$(awk 'END { print NR / 2 }' "$res/ab.txt")
+echo "## 2. Throughput A/B with dnsperf ($pairs pairs, alternating A B B A ...)"
+echo
+echo "dnsperf -c 4 -T 1 -q 100 on bench/queries.txt; CoreDNS with GOMAXPROCS=2, restarted for every run."
+echo "CPU/query = CoreDNS utime+stime over the run / queries completed."
+echo
+echo "| pair | plain q/s | floodguard q/s | q/s ratio | plain CPU us/q | floodguard CPU us/q | CPU ratio | limited by floodguard |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+# ab.txt: pair variant qps completed lost cpu_ticks dropped slipped
+awk '{ q[$1, $2] = $3; c[$1, $2] = $6 * 1e4 / ($4 ? $4 : 1); if ($2 == "floodguard") l[$1] = $7 + $8; p[$1] = 1 }
+END {
+	for (i = 1; i in p; i++)
+		printf "| %d | %.0f | %.0f | %.3f | %.2f | %.2f | %.3f | %d |\n", i, q[i, "plain"], q[i, "floodguard"],
+			q[i, "floodguard"] / q[i, "plain"], c[i, "plain"], c[i, "floodguard"],
+			c[i, "floodguard"] / c[i, "plain"], l[i]
+}' "$res/ab.txt" | tee "$res/ab-pairs.md"
+read -r qps_ratio cpu_ratio limited <<<"$(awk -F'|' '
+	function med(a, k,   i, j, t) {
+		for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+		return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+	}
+	{ n++; q[n] = $5 + 0; c[n] = $8 + 0; l += $9 }
+	END { printf "%.3f %.3f %d\n", med(q, n), med(c, n), l }' "$res/ab-pairs.md")"
+echo
+echo "| issue-4 target | measured | verdict |"
+echo "|---|---|---|"
+echo "| median q/s ratio floodguard/plain >= 0.97 | $qps_ratio | $(verdict "$(calc "print ($qps_ratio >= 0.97)")") |"
+echo "| (reported) median CPU/query ratio floodguard/plain | $cpu_ratio | - |"
+echo "| limits never reached (no response dropped or slipped) | $limited limited in all floodguard runs | $(verdict "$(calc "print ($limited == 0)")") |"
+echo
+
+# --- reflection ---------------------------------------------------------------------
+
+echo "## 3. Reflection attacks (floodsim), responses-per-second 5, slip 2, window 15, /24 prefixes"
+echo
+echo "Servers: \`coredns\` = bench/Corefile.rrl5; \`coredns-1232\` = the same with \`bufsize 1232\`"
+echo "(UDP replies capped at 1232 bytes as BIND 9.18 does by default); \`coredns-p32\` = Corefile.rrl5 with"
+echo "/32 clients (table pressure); \`coredns-rec\` = README's recommended setup with bans"
+echo "(bench/Corefile.recommended); \`bind\` = named with \`rate-limit\`."
+echo "Attack: an even mix of \`. NS\`, \`example.org ANY\` and \`big.example.org TXT\` (EDNS 4096)."
+echo "Bytes in = what the spoofed sources sent; bytes out = what the server sent them;"
+echo "amplification = out / in. RSS growth = peak (VmHWM) - RSS of the idle server just before."
+echo
+echo "| scenario | server | amplification | bytes in | bytes out | TC replies | legit answered | server CPU s | peak RSS MiB | RSS growth MiB | kernel drops | floodguard dropped / slipped | table entries / evictions |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+# attacks.txt: scenario server idle_rss_kb entries evictions dropped slipped
+while read -r sc server idle entries evictions dropped slipped; do
+	jq -r --arg sc "$sc" --arg sv "$server" --argjson idle "$idle" --arg tab "$entries / $evictions" \
+		--arg lim "$dropped / $slipped" '
+		"| \($sc) | \($sv) | \(.amplification * 1000 | round / 1000) | \(.attack_sent_bytes) | \(.attack_reply_bytes) | \(.attack_tc) | \(.legit_answered)/\(.legit_queries) (\(.legit_answered_fraction * 1000 | round / 10) %) | \(.server_cpu_s * 100 | round / 100) | \(.server_vmhwm_kb / 1024 * 10 | round / 10) | \((.server_vmhwm_kb - $idle) / 1024 * 10 | round / 10) | \(.server_udp_drops // "n/a") | \($lim) | \($tab) |"' \
+		"$res/$sc-$server.json"
+done <"$res/attacks.txt"
+echo
+echo "Scenarios: \`single\` one victim 127.0.1.1 at 2000 q/s, legit client 127.0.99.2;"
+echo "\`rot10k\` 10,000 rotating victims from 127.1.0.1 at 2000 q/s; \`rot1m\` 1,000,000 distinct victims"
+echo "from 127.16.0.1 at 25,000 q/s for 40 s (each sends one query; full run only); \`sameprefix\` as \`single\`"
+echo "with the legit client 127.0.1.200 inside the victim's /24. Legit: 10 q/s over 4 names, TCP retry on TC."
+echo
+
+amp() { jq -r .amplification "$res/$1-$2.json" 2>/dev/null || echo nan; }
+legit() { jq -r .legit_answered_fraction "$res/$1-$2.json" 2>/dev/null || echo 0; }
+echo "| issue-4 target | measured | verdict |"
+echo "|---|---|---|"
+a_fg=$(amp single coredns) a_bind=$(amp single bind) a_1232=$(amp single coredns-1232)
+echo "| single victim: amplification no worse than BIND's | coredns $(printf %.3f "$a_fg") vs bind $(printf %.3f "$a_bind") | $(verdict "$(calc "print ($a_fg <= $a_bind)")") |"
+echo "| (same, with UDP replies capped at 1232 like BIND) | coredns-1232 $(printf %.3f "$a_1232") vs bind $(printf %.3f "$a_bind") | $(verdict "$(calc "print ($a_1232 <= $a_bind)")") |"
+a_rec=$(amp single coredns-rec)
+echo "| single victim, README's recommended setup (bans): amplification <= 0.05 | coredns-rec $(printf %.4f "$a_rec") | $(verdict "$(calc "print ($a_rec <= 0.05)")") |"
+for sc in rot10k rot1m; do
+	[ -f "$res/$sc-coredns-1232.json" ] || continue
+	a=$(amp "$sc" coredns-1232) b=$(amp "$sc" bind)
+	echo "| $sc, UDP capped at 1232 like BIND: amplification no worse than BIND's | coredns-1232 $(printf %.3f "$a") vs bind $(printf %.3f "$b") | $(verdict "$(calc "print ($a <= $b)")") |"
+done
+for pair in "single coredns" "rot10k coredns" "rot1m coredns-p32"; do
+	set -- $pair
+	sc=$1 sv=$2
+	[ -f "$res/$sc-$sv.json" ] || continue
+	l=$(legit "$sc" "$sv")
+	echo "| $sc: legit client outside the attacked prefixes >= 99.9 % answered | $(calc "printf \"%.2f %%\", $l * 100") | $(verdict "$(calc "print ($l >= 0.999)")") |"
+done
+if [ -f "$res/rot1m-coredns-p32.json" ]; then
+	idle=$(awk '$1 == "rot1m" && $2 == "coredns-p32" { print $3 }' "$res/attacks.txt")
+	hwm=$(jq -r .server_vmhwm_kb "$res/rot1m-coredns-p32.json")
+	# In MiB, as /proc reports KiB: 20 MB is 19.07 MiB.
+	bound=$(calc "printf \"%.1f\", $table_mib + 20e6 / 1048576")
+	growth=$(calc "printf \"%.1f\", ($hwm - $idle) / 1024")
+	echo "| rot1m: RSS growth within the table bound + 20 MB | ${growth} MiB (idle $((idle / 1024)) MiB, peak $((hwm / 1024)) MiB) vs ${table_mib} MiB table + 20 MB = ${bound} MiB | $(verdict "$(calc "print ($growth <= $bound)")") |"
+else
+	echo "| 1M sources: RSS within the table bound + 20 MB | not run (full mode only) | - |"
+fi
+echo
+for f in profile-chain profile-coredns-plain profile-coredns-floodguard; do
+	[ -s "$res/$f.txt" ] || continue
+	echo "## $f.txt"
+	echo
+	echo '```'
+	head -60 "$res/$f.txt"
+	echo '```'
+	echo
+done
