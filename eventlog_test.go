@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // captureLog collects what clog writes (it writes through the standard logger).
@@ -92,10 +92,10 @@ func TestSweepBansAndGauges(t *testing.T) {
 		t.Errorf("%d ban lines, want 3:\n%s", n, logs.buf.String())
 	}
 	st.sweep(clk.now())
-	if got := gaugeValue(t, met.banned); got != 3 {
+	if got := testutil.ToFloat64(met.banned); got != 3 {
 		t.Errorf("banned gauge %v, want 3", got)
 	}
-	if got := gaugeValue(t, met.entries); got != 3 {
+	if got := testutil.ToFloat64(met.entries); got != 3 {
 		t.Errorf("entries gauge %v, want 3", got)
 	}
 	clk.advance(10 * time.Minute)
@@ -103,22 +103,13 @@ func TestSweepBansAndGauges(t *testing.T) {
 	if n := logs.lines("ban ended (banned) for 10."); n != 3 {
 		t.Errorf("%d ban-end lines, want 3:\n%s", n, logs.buf.String())
 	}
-	if got := gaugeValue(t, met.banned); got != 0 {
+	if got := testutil.ToFloat64(met.banned); got != 0 {
 		t.Errorf("banned gauge %v after expiry, want 0", got)
 	}
 	// The slots are remembered for as long again (for doubling), then age out.
 	clk.advance(10*time.Minute + time.Second)
 	st.sweep(clk.now())
-	if got := gaugeValue(t, met.entries); got != 0 {
+	if got := testutil.ToFloat64(met.entries); got != 0 {
 		t.Errorf("entries gauge %v, want 0 once everything aged out", got)
 	}
-}
-
-func gaugeValue(t *testing.T, g interface{ Write(*dto.Metric) error }) float64 {
-	t.Helper()
-	var m dto.Metric
-	if err := g.Write(&m); err != nil {
-		t.Fatal(err)
-	}
-	return m.GetGauge().GetValue()
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
-	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // recordingWriter records what reaches the client.
@@ -157,20 +157,11 @@ func replyKind(replies []*dns.Msg) string {
 	return "answer"
 }
 
-func counterValue(t *testing.T, c interface{ Write(*dto.Metric) error }) float64 {
-	t.Helper()
-	var m dto.Metric
-	if err := c.Write(&m); err != nil {
-		t.Fatal(err)
-	}
-	return m.GetCounter().GetValue()
-}
-
 // requestCounts sums requests_total over reasons, by action.
 func requestCounts(t *testing.T, met *serverMetrics) (n [numQueryActions]float64) {
 	for a := range n {
 		for r := reason(0); r < numReasons; r++ {
-			n[a] += counterValue(t, met.requests[a][r])
+			n[a] += testutil.ToFloat64(met.requests[a][r])
 		}
 	}
 	return n
