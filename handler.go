@@ -47,13 +47,12 @@ func (f *Floodguard) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 		// 1. Banned prefixes: dropped before any other work, but for one
 		// truncated reply a second, so a real resolver there moves to TCP.
 		if f.lim.ban.limited > 0 {
-			switch f.lim.checkBan(now, prefix) {
-			case bannedDrop:
-				if f.act(w, r, met, queryDropped, reasonBanned) {
-					return dns.RcodeSuccess, nil
+			if ban := f.lim.checkBan(now, prefix); ban != notBanned {
+				act := queryDropped
+				if ban == bannedTruncate {
+					act = queryTruncated
 				}
-			case bannedTruncate:
-				if f.act(w, r, met, queryTruncated, reasonBanned) {
+				if f.act(w, r, met, act, reasonBanned) {
 					return dns.RcodeSuccess, nil
 				}
 			}
@@ -77,14 +76,17 @@ func (f *Floodguard) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 
 	// 3. Policy: root queries and recursion (RFC 5358), for clients not
 	// allowed recursion, over both transports.
+	// `root allow` lets "." through even when it is outside authoritative.
 	if !f.recursionAllowed(client.addr) {
-		if q.Name == "." && f.cfg.rootMode != rootAllow {
-			act := queryRefused
-			if f.cfg.rootMode == rootDrop {
-				act = queryDropped
-			}
-			if f.act(w, r, met, act, reasonRoot) {
-				return dns.RcodeSuccess, nil
+		if q.Name == "." {
+			if f.cfg.rootMode != rootAllow {
+				act := queryRefused
+				if f.cfg.rootMode == rootDrop {
+					act = queryDropped
+				}
+				if f.act(w, r, met, act, reasonRoot) {
+					return dns.RcodeSuccess, nil
+				}
 			}
 		} else if f.cfg.authoritative != nil && plugin.Zones(f.cfg.authoritative).Matches(q.Name) == "" {
 			if f.act(w, r, met, queryRefused, reasonRecursion) {

@@ -82,6 +82,7 @@ func TestPolicy(t *testing.T) {
 		{"root default without authoritative: allow", nil, udp, ".", dns.TypeNS, want{1, "answer", ""}},
 		{"root refuse", func(c *config) { c.rootMode = rootRefuse }, udp, ".", dns.TypeNS, want{0, "refused", "refused"}},
 		{"root drop", func(c *config) { c.rootMode = rootDrop }, tcp, ".", dns.TypeNS, want{0, "none", "dropped"}},
+		{"root allow overrides authoritative", func(c *config) { authoritative(c); c.rootMode = rootAllow }, udp, ".", dns.TypeNS, want{1, "answer", ""}},
 		{"root refuse, recursion client", func(c *config) { c.rootMode = rootRefuse }, loop, ".", dns.TypeNS, want{1, "answer", ""}},
 		{"authoritative, in zone", authoritative, udp, "www.example.org.", dns.TypeA, want{1, "answer", ""}},
 		{"authoritative, out of zone", authoritative, tcp, "www.example.net.", dns.TypeA, want{0, "refused", "refused"}},

@@ -119,6 +119,9 @@ func (w *limitWriter) judge(m *dns.Msg) (act action, empty bool) {
 // bytes only amplify. floodguard sends the empty truncated reply instead,
 // as BIND, Knot and NSD do.
 func (w *limitWriter) tooBig(m *dns.Msg, wire int) bool {
+	if wire <= dns.MinMsgSize {
+		return false // fits any client: no need to read its EDNS size
+	}
 	state := request.Request{W: w.ResponseWriter, Req: w.req}
 	size := state.Size()
 	if wire <= size {
