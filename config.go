@@ -16,6 +16,10 @@ const (
 	defaultIPv4PrefixLength   = 24
 	defaultIPv6PrefixLength   = 56
 	defaultMaxTableSize       = 1 << 18 // 262,144 slots, 12.3 MiB
+	// defaultMaxUDPSize is the DNS Flag Day 2020 size, the default of BIND's
+	// max-udp-size and of Knot, Unbound and PowerDNS: no fragments, and no
+	// spoofed query can pull a multi-kilobyte answer out of an allowance.
+	defaultMaxUDPSize = 1232
 )
 
 // Ranges accepted by the parser (BIND's, where BIND has one).
@@ -28,6 +32,8 @@ const (
 	maxAnyPerMinute = anyTimestamps
 	maxQPS          = 1000000
 	maxBanCount     = 1000000
+	minUDPSize      = 512
+	maxUDPSize      = 65535
 )
 
 // anyMode is what floodguard does with qtype ANY queries.
@@ -78,6 +84,7 @@ type config struct {
 	exempt       []netip.Prefix
 	logOnly      bool
 	maxTableSize int
+	maxUDPSize   int // largest UDP answer sent to a limited client; larger ones go empty with TC=1
 
 	anyMode       anyMode
 	anyPerMinute  int
@@ -98,6 +105,7 @@ func defaultConfig() config {
 		v4Bits:       defaultIPv4PrefixLength,
 		v6Bits:       defaultIPv6PrefixLength,
 		maxTableSize: defaultMaxTableSize,
+		maxUDPSize:   defaultMaxUDPSize,
 		recursion:    []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 	}
 }

@@ -54,7 +54,10 @@ func random(format string) func(int) string {
 // metrics endpoint.
 func TestE2EResponseRateLimiting(t *testing.T) {
 	clk := useFrozenClock(t)
-	srv := startServer(t, fmt.Sprintf(rrlCorefile, ""))
+	// max-udp-size 4096 lets the big TXT through whole when allowed, so that
+	// case is about the rate limit alone; TestE2EAnswerTooBigForTheBuffer
+	// covers the cap.
+	srv := startServer(t, fmt.Sprintf(rrlCorefile, "max-udp-size 4096"))
 	const wait = 400 * time.Millisecond
 
 	tests := []struct {
@@ -203,24 +206,40 @@ func TestE2ELogOnly(t *testing.T) {
 	}
 }
 
-// TestE2EAnswerTooBigForTheBuffer: an answer that does not fit the client's
-// UDP buffer gets an empty truncated reply, not CoreDNS's partial one (whose
-// records the client discards before retrying over TCP); TCP gets it all.
+// TestE2EAnswerTooBigForTheBuffer: an answer that does not fit in
+// max-udp-size (default 1232) or the client's UDP buffer gets an empty
+// truncated reply, not CoreDNS's partial one (whose records the client
+// discards before retrying over TCP); TCP and exempt clients get it all,
+// and log-only leaves the cap alone.
 func TestE2EAnswerTooBigForTheBuffer(t *testing.T) {
 	useFrozenClock(t)
-	srv := startServer(t, fmt.Sprintf(rrlCorefile, ""))
-	tests := []struct {
-		name  string
-		query *dns.Msg
-		full  bool
-	}{
-		{"no EDNS: 512 bytes", query("big.example.org", dns.TypeTXT, 1), false},
-		{"EDNS 1232", func() *dns.Msg { m := query("big.example.org", dns.TypeTXT, 2); m.SetEdns0(1232, false); return m }(), false},
-		{"EDNS 4096: fits", func() *dns.Msg { m := query("big.example.org", dns.TypeTXT, 3); m.SetEdns0(4096, false); return m }(), true},
+	edns := func(id, size uint16) *dns.Msg {
+		m := query("big.example.org", dns.TypeTXT, id) // 16 TXT records, about 3.5 KB
+		if size > 0 {
+			m.SetEdns0(size, false)
+		}
+		return m
 	}
-	for i, tt := range tests {
+	tests := []struct {
+		name    string
+		options string
+		client  string
+		query   *dns.Msg
+		full    bool
+	}{
+		{"no EDNS: 512 bytes", "", "127.0.15.1", edns(1, 0), false},
+		{"EDNS 1232", "", "127.0.16.1", edns(2, 1232), false},
+		{"EDNS 4096, default max-udp-size 1232", "", "127.0.17.1", edns(3, 4096), false},
+		{"EDNS 4096, max-udp-size 4096", "max-udp-size 4096", "127.0.18.1", edns(4, 4096), true},
+		{"EDNS 1232, max-udp-size 4096", "max-udp-size 4096", "127.0.19.1", edns(5, 1232), false},
+		{"EDNS 4096, exempt client", "", "127.0.0.9", edns(6, 4096), true},
+		{"EDNS 4096, log-only", "log-only", "127.0.20.1", edns(7, 4096), true},
+		{"no EDNS, log-only: the client's buffer still counts", "log-only", "127.0.21.1", edns(8, 0), false},
+	}
+	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := udpBurst(t, fmt.Sprintf("127.0.%d.1", 15+i), srv.udp, []*dns.Msg{tt.query}, time.Second)[0]
+			srv := startServer(t, fmt.Sprintf(rrlCorefile, tt.options))
+			r := udpBurst(t, tt.client, srv.udp, []*dns.Msg{tt.query}, time.Second)[0]
 			if r == nil {
 				t.Fatal("no reply")
 			}
@@ -230,9 +249,17 @@ func TestE2EAnswerTooBigForTheBuffer(t *testing.T) {
 			if !tt.full && (!r.Truncated || len(r.Answer)+len(r.Ns) != 0) {
 				t.Errorf("want an empty truncated reply: truncated=%v, %d+%d records", r.Truncated, len(r.Answer), len(r.Ns))
 			}
+			got := srv.scrape(t)[`coredns_floodguard_responses_total{action="truncated"}`]
+			want := 0.0
+			if !tt.full {
+				want = 1
+			}
+			if got != want {
+				t.Errorf("responses_total{action=\"truncated\"} = %v, want %v", got, want)
+			}
+			if r := tcpQuery(t, tt.client, srv.tcp, edns(9, 4096)); r.Truncated || len(r.Answer) != 16 {
+				t.Errorf("TCP: truncated=%v, %d records, want all 16", r.Truncated, len(r.Answer))
+			}
 		})
-	}
-	if r := tcpQuery(t, "127.0.15.1", srv.tcp, query("big.example.org", dns.TypeTXT, 4)); r.Truncated || len(r.Answer) != 16 {
-		t.Errorf("TCP: truncated=%v, %d records, want all 16", r.Truncated, len(r.Answer))
 	}
 }

@@ -515,6 +515,8 @@ func FuzzParse(f *testing.F) {
 		"{\n ban 3 0.5s 10m\n}",
 		"{\n ban 3 1s 25h\n}",
 		"{\n authoritative\n}",
+		"{\n max-udp-size 512\n}",
+		"{\n max-udp-size 65536\n}",
 	} {
 		f.Add(s)
 	}
@@ -542,6 +544,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if cfg.maxTableSize < minTableSize || cfg.maxTableSize > maxTableSize {
 			t.Fatalf("%q: max-table-size %d outside %d..%d", text, cfg.maxTableSize, minTableSize, maxTableSize)
+		}
+		if cfg.maxUDPSize < minUDPSize || cfg.maxUDPSize > maxUDPSize {
+			t.Fatalf("%q: max-udp-size %d outside %d..%d", text, cfg.maxUDPSize, minUDPSize, maxUDPSize)
 		}
 		// The query limits and bans being added alongside.
 		if n := cfg.anyPerMinute; n < 0 || n > maxAnyPerMinute {

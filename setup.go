@@ -116,6 +116,12 @@ func parse(c *caddy.Controller) (config, error) {
 					return cfg, err
 				}
 				cfg.maxTableSize = n
+			case "max-udp-size":
+				n, err := oneInt(c, opt, vals, minUDPSize, maxUDPSize)
+				if err != nil {
+					return cfg, err
+				}
+				cfg.maxUDPSize = n
 			case "exempt-clients":
 				if len(vals) == 0 {
 					return cfg, c.Errf("exempt-clients: needs at least one address or CIDR")

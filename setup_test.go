@@ -30,6 +30,7 @@ func wantDefaults() config {
 		exempt:       nil,
 		logOnly:      false,
 		maxTableSize: 262144,
+		maxUDPSize:   1232,
 		anyMode:      anyMinimal,
 		rootMode:     rootAllow,
 		recursion:    []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
@@ -76,6 +77,7 @@ func TestParse(t *testing.T) {
 		{"ipv4-prefix-length", "floodguard {\n ipv4-prefix-length 16\n}", nil, func(c *config) { c.v4Bits = 16 }},
 		{"ipv6-prefix-length", "floodguard {\n ipv6-prefix-length 48\n}", nil, func(c *config) { c.v6Bits = 48 }},
 		{"max-table-size", "floodguard {\n max-table-size 1024\n}", nil, func(c *config) { c.maxTableSize = 1024 }},
+		{"max-udp-size", "floodguard {\n max-udp-size 4096\n}", nil, func(c *config) { c.maxUDPSize = 4096 }},
 		{"log-only", "floodguard {\n log-only\n}", nil, func(c *config) { c.logOnly = true }},
 
 		// Per-class defaults follow responses-per-second.
@@ -183,6 +185,8 @@ func TestParse(t *testing.T) {
 		{"ipv6-prefix-length 128", "floodguard {\n ipv6-prefix-length 128\n}", nil, func(c *config) { c.v6Bits = 128 }},
 		{"max-table-size 64", "floodguard {\n max-table-size 64\n}", nil, func(c *config) { c.maxTableSize = 64 }},
 		{"max-table-size 16777216", "floodguard {\n max-table-size 16777216\n}", nil, func(c *config) { c.maxTableSize = 16777216 }},
+		{"max-udp-size 512", "floodguard {\n max-udp-size 512\n}", nil, func(c *config) { c.maxUDPSize = 512 }},
+		{"max-udp-size 65535", "floodguard {\n max-udp-size 65535\n}", nil, func(c *config) { c.maxUDPSize = 65535 }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -232,6 +236,7 @@ func TestParseErrors(t *testing.T) {
 		{"ipv4-prefix-length", "33", "", "1"},
 		{"ipv6-prefix-length", "129", "", "1"},
 		{"max-table-size", "16777217", "63", "64"},
+		{"max-udp-size", "65536", "511", "512"},
 	}
 	for _, n := range numeric {
 		bad := []struct{ what, value, want string }{

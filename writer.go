@@ -19,10 +19,11 @@ const (
 	actionSlipped
 	actionWouldDrop
 	actionWouldSlip
+	actionTruncated // an answer too big for max-udp-size or the client's buffer, sent empty with TC=1
 	numActions
 )
 
-var actionNames = [numActions]string{"sent", "dropped", "slipped", "would_drop", "would_slip"}
+var actionNames = [numActions]string{"sent", "dropped", "slipped", "would_drop", "would_slip", "truncated"}
 
 func (a action) String() string { return actionNames[a] }
 
@@ -104,7 +105,10 @@ func (w *limitWriter) judge(m *dns.Msg) (act action, empty bool) {
 		f.overLimit(w.now, w.prefix, w.met)
 	}
 	size := wireLen(m)
-	empty = act == actionSlipped || (act == actionSent && w.tooBig(m, size))
+	if act == actionSent && w.tooBig(m, size) {
+		act = actionTruncated
+	}
+	empty = act == actionSlipped || act == actionTruncated
 	if empty {
 		size = slippedLen(m)
 	}
@@ -113,21 +117,26 @@ func (w *limitWriter) judge(m *dns.Msg) (act action, empty bool) {
 	return act, empty
 }
 
-// tooBig reports whether m, of uncompressed size wire, cannot fit the
-// client's UDP buffer even compressed. CoreDNS would send as many records
-// as fit with TC=1; the client discards them and retries over TCP, so those
-// bytes only amplify. floodguard sends the empty truncated reply instead,
-// as BIND, Knot and NSD do.
+// tooBig reports whether m, of uncompressed size wire, cannot fit in
+// max-udp-size or the client's UDP buffer, whichever is smaller, even
+// compressed. CoreDNS would send as many records as fit with TC=1; the
+// client discards them and retries over TCP, so those bytes only amplify.
+// floodguard sends the empty truncated reply instead, as BIND, Knot and NSD
+// do. In log-only mode only the client's buffer counts: the cap is a
+// decision, and log-only changes none.
 func (w *limitWriter) tooBig(m *dns.Msg, wire int) bool {
 	if wire <= dns.MinMsgSize {
 		return false // fits any client: no need to read its EDNS size
 	}
 	state := request.Request{W: w.ResponseWriter, Req: w.req}
 	size := state.Size()
-	if wire <= size {
-		return false // the common case: no copy, no compression map
+	if limit := w.f.cfg.maxUDPSize; limit < size && !w.f.cfg.logOnly {
+		size = limit
 	}
-	c := m.Copy()
+	if wire <= size {
+		return false // the common case: no compression map
+	}
+	c := *m // a shallow copy: Len reads the records and writes nothing
 	c.Compress = true
 	return c.Len() > size
 }
