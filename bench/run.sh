@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # bench/run.sh [quick|full] - floodguard's benchmark harness (issue 4).
 #
-# Three parts, every one bounded in time, all traffic on 127.0.0.0/8:
+# Four parts, every one bounded in time, all traffic on 127.0.0.0/8:
 #   1. Go microbenchmarks of the decision and of the in-process chain.
 #   2. Throughput A/B with dnsperf: ./coredns without and with floodguard
 #      (limits never reached), alternating A B B A ..., median of pair ratios.
 #   3. Reflection attacks with cmd/floodsim against ./coredns (floodguard,
 #      responses-per-second 5, slip 2) and against BIND 9 at the same settings.
+#   4. Flood cost: CoreDNS CPU per query when floodguard answers every query
+#      and when it drops them before the chain.
 # Results go to bench/results/ (summary.md is the digest); scratch files to
-# bench/work/. full takes about 9 minutes, quick under 3.
+# bench/work/. full takes about 9 minutes, quick about 3.
 set -euo pipefail
 
 mode=${1:-full}
 case $mode in
-full) count=10 pairs=10 perf_s=10 prof_s=6 attack_s=20 ;;
-quick) count=3 pairs=3 perf_s=5 prof_s=3 attack_s=5 ;;
+full) count=10 pairs=10 perf_s=6 prof_s=6 attack_s=20 short_s=10 cost_s=6 cost_rounds=2 ;;
+quick) count=3 pairs=3 perf_s=4 prof_s=3 attack_s=5 short_s=5 cost_s=4 cost_rounds=1 ;;
 *)
 	echo "usage: $0 [quick|full]" >&2
 	exit 2
@@ -183,11 +185,12 @@ log "part 1: Go benchmarks, $count rounds"
 timeout 600 go test -c -o "$work/floodguard.test" .
 : >"$res/micro.txt"
 : >"$res/micro-parallel.txt"
+# Half-second benchmarks: ten rounds of every one fit in about 90 s.
 for ((i = 1; i <= count; i++)); do
 	timeout 300 "$work/floodguard.test" -test.run '^$' -test.bench . -test.benchmem \
-		-test.count 1 >>"$res/micro.txt"
-	timeout 120 "$work/floodguard.test" -test.run '^$' -test.bench 'DecideAllowParallel$' \
-		-test.benchmem -test.count 1 -test.cpu 1,2 >>"$res/micro-parallel.txt"
+		-test.benchtime 500ms -test.count 1 >>"$res/micro.txt"
+	timeout 120 "$work/floodguard.test" -test.run '^$' -test.bench 'DecideAllowParallel(Disjoint)?$' \
+		-test.benchmem -test.benchtime 500ms -test.count 1 -test.cpu 1,2 >>"$res/micro-parallel.txt"
 done
 if [ -n "$benchstat" ]; then
 	(
@@ -318,8 +321,11 @@ common=(-mix "root,any,txt" -zone example.org. -txt-name big.example.org.
 	-legit-names "www.example.org.,example.org.,mail.example.org.,ns1.example.org." -legit-rate 10)
 
 # attack SCENARIO SERVER FLOODSIM_ARGS...: one floodsim run against a fresh
-# server. SERVER is coredns (Corefile.rrl5), coredns-1232
-# (Corefile.rrl5-udp1232) or bind. Writes SCENARIO-SERVER.{json,png,csv,txt}
+# server. SERVER is coredns (Corefile.rrl5), coredns-p32 (Corefile.rrl5-p32),
+# coredns-rec (Corefile.recommended) or bind. The run lasts $dur_override
+# seconds if set, else $attack_s. With steady=1, a second floodsim plays a
+# steady attacker (one address, 127.0.2.1, at 500 q/s) alongside, into
+# SCENARIO-SERVER-steady.{json,txt}. Writes SCENARIO-SERVER.{json,png,csv,txt}
 # and a line of server-side facts to attacks.txt.
 attack() {
 	local sc=$1 server=$2 port
@@ -328,16 +334,22 @@ attack() {
 	local life=$((dur + 60)) base=$res/$sc-$server
 	case $server in
 	coredns) start_coredns "$root/bench/Corefile.rrl5" $rrl_port $life "$work/$sc-$server.log" ;;
-	coredns-1232) start_coredns "$root/bench/Corefile.rrl5-udp1232" $rrl_port $life "$work/$sc-$server.log" ;;
 	coredns-p32) start_coredns "$root/bench/Corefile.rrl5-p32" $rrl_port $life "$work/$sc-$server.log" ;;
 	coredns-rec) start_coredns "$root/bench/Corefile.recommended" $rrl_port $life "$work/$sc-$server.log" ;;
 	bind) start_bind $life "$work/$sc-$server.log" ;;
 	esac
 	if [ "$server" = bind ]; then port=$bind_port; else port=$rrl_port; fi
-	local idle
+	local idle steady_job=
 	idle=$(rss_kb "$srv_pid")
+	if [ "${steady:-}" = 1 ]; then
+		timeout $((dur + 30)) "$res/floodsim" -server 127.0.0.1:$port -duration "${dur}s" \
+			-rate 500 -sources 1 -source-base 127.0.2.1 -legit '' -mix root,any,txt \
+			-json "$base-steady.json" >"$base-steady.txt" &
+		steady_job=$!
+	fi
 	timeout $((dur + 30)) "$res/floodsim" -server 127.0.0.1:$port -duration "${dur}s" \
 		-pid "$srv_pid" "${common[@]}" "$@" -json "$base.json" -png "$base.png" -csv "$base.csv" >"$base.txt"
+	[ -z "$steady_job" ] || wait "$steady_job"
 	local entries=- evictions=- dropped=- slipped=-
 	if [ "$server" != bind ]; then
 		local m=http://127.0.0.1:$rrl_metrics/metrics
@@ -353,29 +365,55 @@ attack() {
 
 log "part 3: reflection attacks, ${attack_s}s each"
 : >"$res/attacks.txt"
-# The classic case: one victim address, 2000 q/s; the legitimate client on
-# another /24.
-# coredns-rec is README's recommended setup, bans included.
-for s in coredns coredns-1232 coredns-rec bind; do
+# The classic case: one victim address, 2000 q/s for 20 s; the legitimate
+# client on another /24. coredns-rec is README's recommended setup, bans
+# included.
+for s in coredns coredns-rec bind; do
 	attack single "$s" -rate 2000 -sources 1 -source-base 127.0.1.1 -legit 127.0.99.2
 done
 # 10,000 rotating victims (127.1.0.1 up: 40 /24s), the legitimate client
 # elsewhere.
-for s in coredns coredns-1232 bind; do
-	attack rot10k "$s" -rate 2000 -sources 10000 -source-base 127.1.0.1 -legit 127.0.99.2
+for s in coredns bind; do
+	dur_override=$short_s attack rot10k "$s" -rate 2000 -sources 10000 -source-base 127.1.0.1 -legit 127.0.99.2
 done
 # 1,000,000 distinct victims (127.16.0.1 up), each sending once: 25,000 q/s
-# for 40 s. coredns-p32 counts each address as its own client (/32), so the
-# table (262,144 slots) is under pressure; coredns-1232 and bind group /24s.
-# Full mode only.
+# for 40 s, with a steady attacker alongside that must stay limited.
+# coredns-p32 counts each address as its own client (/32), so the table
+# (262,144 slots) is under pressure; coredns and bind group /24s. Full mode
+# only.
 if [ "$mode" = full ]; then
-	for s in coredns-p32 coredns-1232 bind; do
-		dur_override=40 attack rot1m "$s" -rate 25000 -sources 1000000 -source-base 127.16.0.1 -legit 127.0.99.2
+	for s in coredns-p32 coredns bind; do
+		steady=1 dur_override=40 attack rot1m "$s" -rate 25000 -sources 1000000 -source-base 127.16.0.1 -legit 127.0.99.2
 	done
 fi
 # The legitimate client inside the victim's /24.
 for s in coredns bind; do
-	attack sameprefix "$s" -rate 2000 -sources 1 -source-base 127.0.1.1 -legit 127.0.1.200
+	dur_override=$short_s attack sameprefix "$s" -rate 2000 -sources 1 -source-base 127.0.1.1 -legit 127.0.1.200
+done
+
+# --- 4. flood cost ------------------------------------------------------------------
+
+# cost_run VARIANT ROUND: floodsim asks www.example.org A from 1,000
+# addresses (127.2.0.1 up, four /24s) at 10,000 q/s, open loop, against
+# bench/Corefile.cost-VARIANT. Appends "variant round sent replies tc
+# cpu_s kernel_drops" to cost.txt.
+cost_run() {
+	local v=$1 round=$2 out=$res/cost-$1-$2
+	start_coredns "$root/bench/Corefile.cost-$v" $rrl_port $((cost_s + 60)) "$work/cost-$v-$round.log"
+	timeout $((cost_s + 30)) "$res/floodsim" -server 127.0.0.1:$rrl_port -duration "${cost_s}s" \
+		-rate 10000 -sources 1000 -source-base 127.2.0.1 -mix a -legit '' -pid "$srv_pid" \
+		-json "$out.json" >"$out.txt"
+	stop_server
+	jq -r --arg v "$v" --arg r "$round" \
+		'"\($v) \($r) \(.attack_sent) \(.attack_replies) \(.attack_tc) \(.server_cpu_s) \(.server_udp_drops // 0)"' \
+		"$out.json" >>"$res/cost.txt"
+	tail -1 "$res/cost.txt" | sed 's/^/  /' >&2
+}
+
+log "part 4: flood cost, $cost_rounds rounds of ${cost_s}s"
+: >"$res/cost.txt"
+for ((r = 1; r <= cost_rounds; r++)); do
+	for v in answered qps banned; do cost_run "$v" "$r"; done
 done
 
 # The plot BENCHMARKS.md shows (committed): only a full run replaces it.

@@ -24,11 +24,13 @@ func buildQueries(c *config) ([][]byte, error) {
 			m.SetQuestion(".", dns.TypeNS)
 		case "any":
 			m.SetQuestion(dns.Fqdn(c.zone), dns.TypeANY)
+		case "a":
+			m.SetQuestion(dns.Fqdn(c.aName), dns.TypeA)
 		case "txt":
 			m.SetQuestion(dns.Fqdn(c.txt), dns.TypeTXT)
 			m.SetEdns0(4096, false)
 		default:
-			return nil, fmt.Errorf("-mix: unknown kind %q (want root, any, txt)", k)
+			return nil, fmt.Errorf("-mix: unknown kind %q (want root, any, txt, a)", k)
 		}
 		b, err := m.Pack()
 		if err != nil {

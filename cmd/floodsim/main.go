@@ -47,6 +47,7 @@ type config struct {
 	pktinfo    bool // one wildcard socket + IP_PKTINFO instead of a socket per source
 	kinds      []string
 	zone, txt  string
+	aName      string
 	legit      netip.Addr // zero value: no legitimate client
 	legitRate  int
 	legitNames []string
@@ -63,9 +64,10 @@ func parseConfig(args []string) (*config, error) {
 	maxQ := fs.Int64("max-queries", 0, "cap on attack queries (default rate*duration*1.1)")
 	sources := fs.Int("sources", 1, "number of distinct attack source (victim) addresses")
 	base := fs.String("source-base", "127.0.1.1", "first attack source address")
-	mix := fs.String("mix", "root,any,txt", "even mix of query kinds: root, any, txt")
+	mix := fs.String("mix", "root,any,txt", "even mix of query kinds: root, any, txt, a (an ordinary A query without EDNS)")
 	zone := fs.String("zone", "example.org.", "zone asked for with qtype ANY")
 	txt := fs.String("txt-name", "big.example.org.", "name asked for with qtype TXT (EDNS0 4096)")
+	aName := fs.String("a-name", "www.example.org.", "name asked for with qtype A (kind a)")
 	legit := fs.String("legit", "127.0.0.2", "legitimate client address; empty disables it")
 	legitRate := fs.Int("legit-rate", 20, "legitimate queries per second (closed loop, 1s timeout)")
 	names := fs.String("legit-names", "www.example.org.,example.org.", "names the legitimate client asks (qtype A)")
@@ -78,7 +80,7 @@ func parseConfig(args []string) (*config, error) {
 		return nil, err
 	}
 	c := &config{duration: *duration, drain: 500 * time.Millisecond, rate: *rate,
-		maxQueries: *maxQ, sources: *sources, zone: *zone, txt: *txt,
+		maxQueries: *maxQ, sources: *sources, zone: *zone, txt: *txt, aName: *aName,
 		legitRate: *legitRate, pid: *pid, csv: *csvF, png: *pngF, json: *jsonF}
 	var err error
 	if c.server, err = netip.ParseAddrPort(*server); err != nil {
