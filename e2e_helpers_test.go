@@ -126,7 +126,11 @@ func startServer(t *testing.T, corefile string) *server {
 		t.Fatalf("starting CoreDNS: %v", err)
 	}
 	s.inst = inst
-	t.Cleanup(func() { stopServer(s.inst) }) // s.inst: the latest, after reloads
+	t.Cleanup(func() { // s.inst: the latest, after reloads
+		if !stopServer(s.inst) {
+			t.Errorf("CoreDNS did not stop within 10s")
+		}
+	})
 	// The first IPv4 listener (a block may also bind ::1).
 	for _, srv := range inst.Servers() {
 		if a, ok := srv.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() != nil {
@@ -137,16 +141,30 @@ func startServer(t *testing.T, corefile string) *server {
 	return s
 }
 
-func stopServer(inst *caddy.Instance) {
+// stopServer stops inst and reports whether its servers (and, as caddy
+// shares one WaitGroup across reloads, every earlier instance's) ended
+// within 10 s, so that a server that failed to stop fails the test instead
+// of hanging it.
+func stopServer(inst *caddy.Instance) bool {
 	errs := inst.ShutdownCallbacks()
 	_ = inst.Stop()
-	inst.Wait()
 	_ = errors.Join(errs...)
+	done := make(chan struct{})
+	go func() { inst.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(10 * time.Second):
+		return false
+	}
 }
 
 func freePort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// The wildcard address, so the port is free for a server that binds
+	// every address too: a port that only 127.0.0.1 has free can still be
+	// held on 127.0.0.9 by a test client's connection in TIME_WAIT.
+	l, err := net.Listen("tcp", ":0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,12 +34,17 @@ func TestReadme(t *testing.T) {
 		inst, err := caddy.Start(caddy.CaddyfileInput{Contents: []byte(corefile), Filepath: "Corefile", ServerTypeName: "dns"})
 		serverMu.Unlock()
 		if err != nil {
+			if inst != nil { // started plugins (floodguard's sweeper) are still running
+				inst.ShutdownCallbacks()
+			}
 			t.Errorf("README corefile block %d does not start: %v\n%s", i+1, err, corefile)
 			continue
 		}
 		c := &dns.Client{Timeout: 2 * time.Second}
 		r, _, err := c.Exchange(query("www.example.org", dns.TypeA, 1), "127.0.0.1:"+port)
-		stopServer(inst)
+		if !stopServer(inst) {
+			t.Errorf("README corefile block %d: CoreDNS did not stop within 10s", i+1)
+		}
 		if err != nil {
 			t.Errorf("README corefile block %d: no answer: %v", i+1, err)
 			continue

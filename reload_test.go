@@ -2,6 +2,7 @@ package floodguard
 
 import (
 	"fmt"
+	"net"
 	"runtime"
 	"strings"
 	"testing"
@@ -29,13 +30,22 @@ func TestE2EReload(t *testing.T) {
 		text := strings.ReplaceAll(strings.ReplaceAll(fmt.Sprintf(rrlCorefile, extra), "{port}", port), "{metrics}", srv.metrics)
 		return caddy.CaddyfileInput{Contents: []byte(text), Filepath: "Corefile", ServerTypeName: "dns"}
 	}
+	// restart reloads, then waits until the new instance answers over UDP
+	// and TCP. caddy starts servers asynchronously, and CoreDNS's Stop of a
+	// server that has not started yet is a silent no-op that leaves it
+	// serving for good (and caddy's shared WaitGroup waiting on it), so
+	// back-to-back reloads without this wait can leak a server; production
+	// reloads are seconds apart.
 	restart := func(t *testing.T, in caddy.Input) error {
 		t.Helper()
 		serverMu.Lock()
-		defer serverMu.Unlock()
 		next, err := srv.inst.Restart(in)
 		if err == nil {
 			srv.inst = next
+		}
+		serverMu.Unlock()
+		if err == nil {
+			waitServing(t, srv)
 		}
 		return err
 	}
@@ -106,4 +116,27 @@ func TestE2EReload(t *testing.T) {
 			t.Errorf("goroutines grew from %d to %d over 20 reloads", before, after)
 		}
 	})
+}
+
+// waitServing polls srv from the exempt client 127.0.0.9 until both its UDP
+// and its TCP listener answer (5 s at most).
+func waitServing(t *testing.T, srv *server) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for udp, tcp := false, false; !udp || !tcp; {
+		if time.Now().After(deadline) {
+			t.Fatalf("reloaded server not serving after 5s (udp %v, tcp %v)", udp, tcp)
+		}
+		m := query("www.example.org", dns.TypeA, 7)
+		if !udp {
+			c := &dns.Client{Net: "udp", Timeout: 200 * time.Millisecond, Dialer: &net.Dialer{LocalAddr: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 9)}}}
+			_, _, err := c.Exchange(m, srv.udp)
+			udp = err == nil
+		}
+		if !tcp {
+			c := &dns.Client{Net: "tcp", Timeout: 200 * time.Millisecond, Dialer: &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 9)}}}
+			_, _, err := c.Exchange(m, srv.tcp)
+			tcp = err == nil
+		}
+	}
 }
