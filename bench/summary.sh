@@ -125,7 +125,8 @@ echo
 echo "Servers: \`coredns\` = bench/Corefile.rrl5 (UDP answers within 1232 bytes, floodguard's default"
 echo "\`max-udp-size\`, as BIND 9.18's \`max-udp-size\`); \`coredns-p32\` = Corefile.rrl5 with"
 echo "/32 clients (table pressure); \`coredns-rec\` = README's recommended setup with bans"
-echo "(bench/Corefile.recommended); \`bind\` = named with \`rate-limit\`."
+echo "(bench/Corefile.recommended); \`bind\` = named with \`rate-limit\`; \`bind-p32\` = the same with"
+echo "\`ipv4-prefix-length 32\`."
 echo "Attack: an even mix of \`. NS\`, \`example.org ANY\` and \`big.example.org TXT\` (EDNS 4096)."
 echo "Bytes in = what the spoofed sources sent; bytes out = what the server sent them;"
 echo "amplification = out / in. RSS growth = peak (VmHWM) - RSS of the idle server just before."
@@ -142,8 +143,8 @@ done <"$res/attacks.txt"
 echo
 echo "Scenarios: \`single\` one victim 127.0.1.1 at 2000 q/s, legit client 127.0.99.2;"
 echo "\`rot10k\` 10,000 rotating victims from 127.1.0.1 at 2000 q/s; \`rot1m\` 1,000,000 distinct victims"
-echo "from 127.16.0.1 at 25,000 q/s for 40 s (each sends one query; full run only), with a steady"
-echo "attacker alongside; \`sameprefix\` as \`single\` with the legit client 127.0.1.200 inside the"
+echo "from 127.16.0.1 at 15,000 q/s for 67 s, /32 clients (each sends one query; full run only), with a"
+echo "steady attacker alongside; \`sameprefix\` as \`single\` with the legit client 127.0.1.200 inside the"
 echo "victim's /24. Legit: 10 q/s over 4 names, TCP retry on TC."
 echo
 steady_rows=$(for f in "$res"/*-steady.json; do
@@ -152,7 +153,7 @@ steady_rows=$(for f in "$res"/*-steady.json; do
 	jq -r --arg n "$b" '"| \($n) | \(.attack_sent) | \(.attack_replies) | \(.attack_replies - .attack_tc) | \(.attack_tc) | \(.attack_replies / .attack_sent * 1000 | round / 1000) | \(.amplification * 1000 | round / 1000) |"' "$f"
 done)
 if [ -n "$steady_rows" ]; then
-	echo "The steady attacker (127.0.2.1, 500 q/s of the same mix, its own /24 and /32) during \`rot1m\`:"
+	echo "The steady attacker (127.0.2.1, 500 q/s of the same mix, its own /32) during \`rot1m\`:"
 	echo "with slip 2, a limited client gets about one reply for every two queries, and no full answer"
 	echo "once its buckets are in debt."
 	echo
@@ -173,6 +174,10 @@ for sc in single rot10k rot1m sameprefix; do
 	a=$(amp "$sc" coredns) b=$(amp "$sc" bind)
 	echo "| $sc, rps 5 slip 2 no ban: amplification no worse than BIND's | coredns $(printf %.3f "$a") vs bind $(printf %.3f "$b") | $(verdict "$(calc "print ($a <= $b)")") |"
 done
+if [ -f "$res/rot1m-coredns-p32.json" ] && [ -f "$res/rot1m-bind-p32.json" ]; then
+	a=$(amp rot1m coredns-p32) b=$(amp rot1m bind-p32)
+	echo "| rot1m at /32, rps 5 slip 2 no ban: amplification no worse than BIND's | coredns-p32 $(printf %.3f "$a") vs bind-p32 $(printf %.3f "$b") | $(verdict "$(calc "print ($a <= $b)")") |"
+fi
 for pair in "single coredns" "rot10k coredns" "rot1m coredns-p32"; do
 	set -- $pair
 	sc=$1 sv=$2
@@ -190,7 +195,7 @@ if [ -f "$res/rot1m-coredns-p32.json" ]; then
 	# The table never fails open: it stays full and keeps taking keys.
 	read -r entries evictions <<<"$(awk '$1 == "rot1m" && $2 == "coredns-p32" { print $4, $5 }' "$res/attacks.txt")"
 	echo "| rot1m: the table never fails open | coredns-p32: $entries live slots, $evictions evictions, still taking new keys | $(verdict "$(calc "print ($evictions > 0)")") |"
-	for sv in coredns-p32 coredns; do
+	for sv in coredns-p32 bind-p32; do
 		f=$res/rot1m-$sv-steady.json
 		[ -f "$f" ] || continue
 		read -r rpq full <<<"$(jq -r '"\(.attack_replies / .attack_sent) \(.attack_replies - .attack_tc)"' "$f")"
