@@ -16,9 +16,9 @@ const (
 	defaultIPv4PrefixLength   = 24
 	defaultIPv6PrefixLength   = 56
 	defaultMaxTableSize       = 1 << 18 // 262,144 slots, 12.3 MiB
-	// defaultMaxUDPSize is the DNS Flag Day 2020 size, the default of BIND's
-	// max-udp-size and of Knot, Unbound and PowerDNS: no fragments, and no
-	// spoofed query can pull a multi-kilobyte answer out of an allowance.
+	// defaultMaxUDPSize is the DNS Flag Day 2020 size and the default of
+	// BIND 9.18's max-udp-size: no fragments, and no spoofed query can pull
+	// a multi-kilobyte answer out of an allowance.
 	defaultMaxUDPSize = 1232
 )
 

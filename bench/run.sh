@@ -15,8 +15,8 @@ set -euo pipefail
 
 mode=${1:-full}
 case $mode in
-full) count=10 pairs=10 perf_s=6 prof_s=6 attack_s=20 short_s=10 cost_s=6 cost_rounds=2 ;;
-quick) count=3 pairs=3 perf_s=4 prof_s=3 attack_s=5 short_s=5 cost_s=4 cost_rounds=1 ;;
+full) count=10 pairs=20 perf_s=3 prof_s=6 attack_s=20 short_s=10 cost_s=6 cost_rounds=2 ;;
+quick) count=3 pairs=4 perf_s=2 prof_s=3 attack_s=5 short_s=5 cost_s=4 cost_rounds=1 ;;
 *)
 	echo "usage: $0 [quick|full]" >&2
 	exit 2
@@ -34,9 +34,11 @@ started=$(date +%s)
 # how much else was running.
 cut -d' ' -f1-3 /proc/loadavg >"$res/load-start.txt"
 
-# Fixed loopback ports. 5301 is the A/B server, 5302 BIND, 5303 CoreDNS
-# under attack; 93xx are their metrics, 6301 pprof.
-ab_port=5301 ab_metrics=9301 ab_pprof=6301
+# Fixed loopback ports. 5301 and 5304 are the A/B servers (plain and
+# floodguard), 5302 BIND, 5303 CoreDNS under attack; 93xx are their
+# metrics, 63xx pprof.
+ab_port=5301 ab_pprof=6301
+fg_port=5304 fg_metrics=9304 fg_pprof=6304
 bind_port=5302
 rrl_port=5303 rrl_metrics=9303
 
@@ -84,7 +86,11 @@ cp testdata/example.org.zone "$work/"
 # as a safety net, so even a killed harness leaves nothing running for long.
 
 srv_pid='' srv_wrap=''
-cleanup() { stop_server; }
+plain_pid=''
+cleanup() {
+	stop_server
+	[ -z "$plain_pid" ] || kill -TERM "$plain_pid" 2>/dev/null || true
+}
 trap cleanup EXIT
 
 # port_busy PORT: is anything bound to UDP PORT? CoreDNS uses SO_REUSEPORT,
@@ -226,50 +232,40 @@ medians "$res/micro-parallel.txt" >"$res/micro-parallel-medians.txt"
 
 # --- 2. throughput A/B ----------------------------------------------------------
 
-# One dnsperf run against a fresh server: 4 clients (source ports of
-# 127.0.0.1), one thread, at most 100 queries outstanding (closed loop, so
-# it measures the most the pair of cores gives). Appends a line to ab.txt:
-# pair variant qps completed lost server_cpu_ticks dropped slipped.
+# Both servers run side by side for the whole A/B, idle but for the run at
+# hand, and the runs alternate A B B A ... a few seconds apart: the shared
+# machine's speed drifts over tens of seconds, so the closer in time the two
+# runs of a pair, the less of that drift is in their ratio.
+# ab_run PAIR VARIANT: one dnsperf run: 4 clients (source ports of
+# 127.0.0.1), one thread, at most 100 queries outstanding (closed loop, so it
+# measures the most the pair of cores gives). Appends a line to ab.txt:
+# pair variant qps completed lost server_cpu_ticks.
 ab_run() {
-	local pair=$1 variant=$2 t0 t1 out=$work/dnsperf-$1-$2.txt
-	start_coredns "$root/bench/Corefile.$variant" $ab_port $((perf_s + 40)) "$work/coredns-ab-$pair-$variant.log"
-	t0=$(cpu_ticks "$srv_pid")
-	timeout $((perf_s + 20)) dnsperf -s 127.0.0.1 -p $ab_port -d bench/queries.txt \
+	local pair=$1 variant=$2 t0 t1 pid port out=$work/dnsperf-$1-$2.txt
+	if [ "$variant" = plain ]; then pid=$plain_pid port=$ab_port; else pid=$fg_pid port=$fg_port; fi
+	t0=$(cpu_ticks "$pid")
+	timeout $((perf_s + 20)) dnsperf -s 127.0.0.1 -p "$port" -d bench/queries.txt \
 		-l "$perf_s" -c 4 -T 1 -q 100 -t 2 >"$out" 2>&1
-	t1=$(cpu_ticks "$srv_pid")
-	local m=http://127.0.0.1:$ab_metrics/metrics
-	local dropped slipped
-	dropped=$(metric $m coredns_floodguard_responses_total 'action="dropped"')
-	slipped=$(metric $m coredns_floodguard_responses_total 'action="slipped"')
-	stop_server
-	awk -v p="$pair" -v v="$variant" -v c=$((t1 - t0)) -v d="$dropped" -v s="$slipped" '
+	t1=$(cpu_ticks "$pid")
+	awk -v p="$pair" -v v="$variant" -v c=$((t1 - t0)) '
 		/Queries completed:/ { done = $3 } /Queries lost:/ { lost = $3 }
 		/Queries per second:/ { qps = $4 }
-		END { printf "%s %s %.0f %d %d %d %d %d\n", p, v, qps, done, lost, c, d, s }' "$out" >>"$res/ab.txt"
+		END { printf "%s %s %.0f %d %d %d\n", p, v, qps, done, lost, c }' "$out" >>"$res/ab.txt"
 	tail -1 "$res/ab.txt" | sed 's/^/  /' >&2
 }
 
-log "part 2: dnsperf A/B, $pairs pairs of ${perf_s}s"
-: >"$res/ab.txt"
-for ((p = 1; p <= pairs; p++)); do
-	if ((p % 2)); then order="plain floodguard"; else order="floodguard plain"; fi
-	for v in $order; do ab_run "$p" "$v"; done
-done
-
-# CPU profiles of CoreDNS serving the same load without and with
-# floodguard, in runs of their own (the profiler costs a little) that are
+# profile VARIANT PID PPROF_PORT DNS_PORT: a CPU profile of one server under
+# the same load, in a run of its own (the profiler costs a little) that is
 # not part of the A/B: the plain one shows what is CoreDNS's own cost.
-log "part 2b: pprof of CoreDNS under dnsperf, plain and floodguard"
-for v in plain floodguard; do
-	start_coredns "$root/bench/Corefile.$v" $ab_port 60 "$work/coredns-prof-$v.log"
-	timeout 40 dnsperf -s 127.0.0.1 -p $ab_port -d bench/queries.txt \
+profile() {
+	local v=$1 pid=$2 pprof=$3 port=$4
+	timeout 40 dnsperf -s 127.0.0.1 -p "$port" -d bench/queries.txt \
 		-l $((prof_s + 2)) -c 4 -T 1 -q 100 -t 2 >"$work/dnsperf-prof-$v.txt" 2>&1 &
-	perf_job=$!
+	local perf_job=$!
 	sleep 1
 	curl -s --max-time $((prof_s + 10)) -o "$work/coredns-$v.prof" \
-		"http://127.0.0.1:$ab_pprof/debug/pprof/profile?seconds=$prof_s" || true
+		"http://127.0.0.1:$pprof/debug/pprof/profile?seconds=$prof_s" || true
 	wait $perf_job || true
-	stop_server
 	{
 		echo "# flat: the function itself; cum: with its callees"
 		go tool pprof -top -nodecount 25 "$root/coredns" "$work/coredns-$v.prof" 2>/dev/null || true
@@ -278,7 +274,30 @@ for v in plain floodguard; do
 		go tool pprof -top -cum -nodecount 500 "$root/coredns" "$work/coredns-$v.prof" 2>/dev/null |
 			grep -E 'flat%|serveUDPPacket|newstack|copystack|floodguard|metrics.\(\*Metrics\).ServeDNS|file.File.ServeDNS|gcBgMarkWorker$' || true
 	} >"$res/profile-coredns-$v.txt"
+}
+
+log "part 2: dnsperf A/B, $pairs pairs of ${perf_s}s"
+ab_life=$((pairs * 2 * (perf_s + 5) + 4 * prof_s + 120))
+start_coredns "$root/bench/Corefile.plain" $ab_port $ab_life "$work/coredns-ab-plain.log"
+plain_pid=$srv_pid plain_wrap=$srv_wrap
+start_coredns "$root/bench/Corefile.floodguard" $fg_port $ab_life "$work/coredns-ab-floodguard.log"
+fg_pid=$srv_pid fg_wrap=$srv_wrap
+: >"$res/ab.txt"
+for ((p = 1; p <= pairs; p++)); do
+	if ((p % 2)); then order="plain floodguard"; else order="floodguard plain"; fi
+	for v in $order; do ab_run "$p" "$v"; done
 done
+# The limits were never reached: nothing dropped or slipped in the whole A/B.
+m=http://127.0.0.1:$fg_metrics/metrics
+echo "$(metric $m coredns_floodguard_responses_total 'action="dropped"')" \
+	"$(metric $m coredns_floodguard_responses_total 'action="slipped"')" >"$res/ab-limited.txt"
+
+log "part 2b: pprof of CoreDNS under dnsperf, plain and floodguard"
+profile plain "$plain_pid" $ab_pprof $ab_port
+profile floodguard "$fg_pid" $fg_pprof $fg_port
+stop_server # the floodguard server, the latest started
+srv_pid=$plain_pid srv_wrap=$plain_wrap plain_pid=''
+stop_server
 
 # --- 3. reflection attacks --------------------------------------------------------
 
