@@ -77,7 +77,7 @@ func (f *Floodguard) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 	// 3. Policy: root queries and recursion (RFC 5358), for clients not
 	// allowed recursion, over both transports.
 	// `root allow` lets "." through even when it is outside authoritative.
-	if !f.recursionAllowed(client.addr) {
+	if f.recursionPolicy() && !f.recursionAllowed(client.addr) {
 		if q.Name == "." {
 			if f.cfg.rootMode != rootAllow {
 				act := queryRefused
@@ -185,10 +185,16 @@ func (f *Floodguard) recursionAllowed(addr netip.Addr) bool {
 	return false
 }
 
+// recursionPolicy reports whether the root or recursion policy can refuse
+// anything, so that without one no query pays for the recursion lookup.
+func (f *Floodguard) recursionPolicy() bool {
+	return f.cfg.authoritative != nil || f.cfg.rootMode != rootAllow
+}
+
 // policyApplies reports whether any query policy (root, recursion, ANY)
 // can act, so unlimited clients (TCP, exempt) still go through it.
 func (f *Floodguard) policyApplies() bool {
-	return f.cfg.authoritative != nil || f.cfg.rootMode != rootAllow || f.cfg.anyMode != anyAllow
+	return f.recursionPolicy() || f.cfg.anyMode != anyAllow
 }
 
 // writeReply sizes m for r's EDNS buffer (as CoreDNS's server does for the

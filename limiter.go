@@ -150,21 +150,31 @@ func slipNow(s *slot, slip uint32) bool {
 const keyMax = 20 + 255
 
 // key hashes a bucket key: kind, prefix, type and the lower-cased name.
+// Keys without a name (client, ban, query and ANY slots) take a 20-byte
+// buffer, so only response buckets pay for the name's room.
 func (l *limiter) key(kind byte, p netip.Prefix, qtype uint16, name string) uint64 {
+	if name == "" {
+		var b [20]byte
+		putKeyHeader(b[:], kind, p, qtype)
+		return l.table.hash(b[:])
+	}
 	var b [keyMax]byte
+	putKeyHeader(b[:], kind, p, qtype)
+	n := 20 + copy(b[20:], name)
+	for i := 20; i < n; i++ {
+		if c := b[i]; c-'A' < 26 { // ASCII upper case only, as DNS compares names
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return l.table.hash(b[:n])
+}
+
+// putKeyHeader writes a key's fixed 20 bytes: kind, prefix length, the
+// 16-byte address (IPv4 as mapped IPv6) and the type.
+func putKeyHeader(b []byte, kind byte, p netip.Prefix, qtype uint16) {
 	b[0] = kind
 	b[1] = byte(p.Bits())
 	a := p.Addr().As16()
 	copy(b[2:18], a[:])
 	b[18], b[19] = byte(qtype>>8), byte(qtype)
-	n := 20
-	for i := 0; i < len(name) && n < len(b); i++ {
-		c := name[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b[n] = c
-		n++
-	}
-	return l.table.hash(b[:n])
 }

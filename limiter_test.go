@@ -2,8 +2,11 @@ package floodguard
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/miekg/dns"
 )
 
 // fakeClock is the injected clock: tests move it by hand and never sleep.
@@ -211,5 +214,42 @@ func TestLimiterStartedOncePerEpisode(t *testing.T) {
 	}
 	if starts != 1 {
 		t.Errorf("started reported %d times, want 1", starts)
+	}
+}
+
+// TestKey: bucket keys ignore ASCII case only, tell every other field
+// apart, and names longer than the buffer share their first 255 bytes'
+// bucket.
+func TestKey(t *testing.T) {
+	l := limiter{table: newTable(64)}
+	p := netip.MustParsePrefix("192.0.2.0/24")
+	long := strings.Repeat("a", 300)
+	base := l.key(byte(classResponse), p, dns.TypeA, "www.example.org.")
+	tests := []struct {
+		name string
+		key  uint64
+		same bool
+	}{
+		{"upper case", l.key(byte(classResponse), p, dns.TypeA, "WWW.Example.ORG."), true},
+		{"other name", l.key(byte(classResponse), p, dns.TypeA, "www.example.net."), false},
+		{"other type", l.key(byte(classResponse), p, dns.TypeAAAA, "www.example.org."), false},
+		{"other class", l.key(byte(classNodata), p, dns.TypeA, "www.example.org."), false},
+		{"other prefix", l.key(byte(classResponse), netip.MustParsePrefix("192.0.3.0/24"), dns.TypeA, "www.example.org."), false},
+		{"other prefix length", l.key(byte(classResponse), netip.MustParsePrefix("192.0.2.0/25"), dns.TypeA, "www.example.org."), false},
+		{"no name", l.key(clientKind, p, 0, ""), false},
+	}
+	for _, tt := range tests {
+		if (tt.key == base) != tt.same {
+			t.Errorf("%s: same key = %v, want %v", tt.name, tt.key == base, tt.same)
+		}
+	}
+	if a, b := l.key(byte(classResponse), p, 1, long+"x."), l.key(byte(classResponse), p, 1, long+"y."); a != b {
+		t.Errorf("names equal in their first %d bytes got different keys", keyMax-20)
+	}
+	if a, b := l.key(byte(classResponse), p, 1, "\xc3\x84."), l.key(byte(classResponse), p, 1, "\xc3\xa4."); a == b {
+		t.Errorf("bytes outside ASCII were folded")
+	}
+	if a, b := l.key(clientKind, p, 0, ""), l.key(banKind, p, 0, ""); a == b {
+		t.Errorf("client and ban keys of one prefix collide")
 	}
 }

@@ -119,10 +119,21 @@ func newServerMetrics(server string) *serverMetrics {
 // which happens once per listener an instance serves.
 type metricsCache struct {
 	byServer atomic.Pointer[map[string]*serverMetrics]
+	first    atomic.Pointer[serverEntry] // the first label resolved: nearly every instance has one
 	mu       sync.Mutex
 }
 
+type serverEntry struct {
+	server string
+	m      *serverMetrics
+}
+
 func (c *metricsCache) get(server string) *serverMetrics {
+	// The label is the listener's address string, the same string every
+	// query, so this compare is usually a pointer match: no map hashing.
+	if e := c.first.Load(); e != nil && e.server == server {
+		return e.m
+	}
 	if p := c.byServer.Load(); p != nil {
 		if m, ok := (*p)[server]; ok {
 			return m
@@ -145,6 +156,7 @@ func (c *metricsCache) get(server string) *serverMetrics {
 	m := newServerMetrics(server)
 	next[server] = m
 	c.byServer.Store(&next)
+	c.first.CompareAndSwap(nil, &serverEntry{server: server, m: m})
 	return m
 }
 
