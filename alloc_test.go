@@ -24,6 +24,12 @@ func TestServeDNSAllocations(t *testing.T) {
 		want   float64 // allocations per query
 	}{
 		{"answer within the limit", func(c *config) { c.limits.perSecond[classResponse] = 1000 }, 0, 1},
+		{"answer within the limit, named zones and authoritative", func(c *config) {
+			c.zones = []string{"example.net.", "example.org."}
+			c.authoritative = []string{"example.org."}
+			c.rootMode = rootRefuse
+			c.limits.perSecond[classResponse] = 1000
+		}, 0, 1},
 		{"answer dropped by the response limit", func(c *config) { c.limits.slip = 0 }, 100, 1},
 		{"query dropped by queries-per-second", func(c *config) { c.qpsRate, c.qpsBurst, c.limits.slip = 1, 1, 0 }, 10, 0},
 		{"query dropped by a ban", func(c *config) {

@@ -88,7 +88,7 @@ func (f *Floodguard) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 					return dns.RcodeSuccess, nil
 				}
 			}
-		} else if f.cfg.authoritative != nil && plugin.Zones(f.cfg.authoritative).Matches(q.Name) == "" {
+		} else if f.cfg.authoritative != nil && longestZone(f.cfg.authoritative, q.Name) == "" {
 			if f.act(w, r, met, queryRefused, reasonRecursion) {
 				return dns.RcodeSuccess, nil
 			}
@@ -240,6 +240,6 @@ func (f *Floodguard) match(r *dns.Msg) (zone string, ok bool) {
 	if f.allZones {
 		return ".", true
 	}
-	zone = plugin.Zones(f.cfg.zones).Matches(r.Question[0].Name)
+	zone = longestZone(f.cfg.zones, r.Question[0].Name)
 	return zone, zone != ""
 }
