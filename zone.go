@@ -3,7 +3,8 @@ package floodguard
 // longestZone returns the longest of zones that name is in (equal to or
 // below), or "" for none. It matches as plugin.Zones.Matches does (ASCII
 // case-insensitive, on label boundaries, escapes compared as written) but
-// without dns.IsSubDomain's label-index slices: two allocations a query.
+// without dns.IsSubDomain's label-index slices (two allocations for each
+// zone compared, on every query).
 func longestZone(zones []string, name string) string {
 	best := ""
 	for _, z := range zones {
