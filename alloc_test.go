@@ -8,13 +8,12 @@ import (
 	"github.com/miekg/dns"
 )
 
-// TestServeDNSAllocations pins the per-query allocations of floodguard's own
-// code on the hot paths to none: the one allocation left on paths that call
-// the next plugin is CoreDNS's own plugin.NextOrFailure writer.
+// TestServeDNSAllocations pins the per-query allocations on the hot paths.
+// Queries dropped before the next plugin allocate nothing. Those that reach
+// it allocate two: CoreDNS's own plugin.NextOrFailure writer, and
+// floodguard's limitWriter, made afresh for each query because a later
+// plugin may keep it after the query is done (TestE2EWriterKeptByALaterPlugin).
 func TestServeDNSAllocations(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector makes sync.Pool drop items at random")
-	}
 	answer := answerFor(query("www.example.org", dns.TypeA, 1))
 	q := query("www.example.org", dns.TypeA, 1)
 	tests := []struct {
@@ -23,14 +22,14 @@ func TestServeDNSAllocations(t *testing.T) {
 		prime  int     // queries sent before measuring
 		want   float64 // allocations per query
 	}{
-		{"answer within the limit", func(c *config) { c.limits.perSecond[classResponse] = 1000 }, 0, 1},
+		{"answer within the limit", func(c *config) { c.limits.perSecond[classResponse] = 1000 }, 0, 2},
 		{"answer within the limit, named zones and authoritative", func(c *config) {
 			c.zones = []string{"example.net.", "example.org."}
 			c.authoritative = []string{"example.org."}
 			c.rootMode = rootRefuse
 			c.limits.perSecond[classResponse] = 1000
-		}, 0, 1},
-		{"answer dropped by the response limit", func(c *config) { c.limits.slip = 0 }, 100, 1},
+		}, 0, 2},
+		{"answer dropped by the response limit", func(c *config) { c.limits.slip = 0 }, 100, 2},
 		{"query dropped by queries-per-second", func(c *config) { c.qpsRate, c.qpsBurst, c.limits.slip = 1, 1, 0 }, 10, 0},
 		{"query dropped by a ban", func(c *config) {
 			c.qpsRate, c.qpsBurst = 1, 1

@@ -10,7 +10,8 @@ import (
 // and `limited` drain away every `within`, so `limited` of them in a burst,
 // or a steady stream faster than `limited` per `within`, fill it. While
 // banned: mark is the ban's end, last the time of the one truncated reply a
-// second, slips the number of bans so far (each doubles the next).
+// second (flagBanReplyDue: the first is still to come), slips the number of
+// bans so far (each doubles the next).
 
 // banState is what checkBan found.
 type banState uint8
@@ -32,7 +33,14 @@ func (l *limiter) checkBan(now int64, p netip.Prefix) banState {
 	if s.flags&flagBanned == 0 || now >= s.mark {
 		return notBanned
 	}
-	if now-s.last >= nano || now < s.last {
+	if s.flags&flagBanReplyDue != 0 {
+		s.flags &^= flagBanReplyDue
+		s.advance(now)
+		return bannedTruncate
+	}
+	// Only a reading a whole second after the last reply's earns the next
+	// one; a late reading (taken before that reply's) never does.
+	if now-s.last >= nano {
 		s.last = now
 		return bannedTruncate
 	}
@@ -49,11 +57,11 @@ func (l *limiter) noteLimited(now int64, p netip.Prefix) (banned bool, dur int64
 	}
 	// The level was zeroed when a ban started and left alone during it.
 	level := math.Float64frombits(uint64(s.balance))
-	if elapsed := now - s.last; elapsed > 0 {
+	now, elapsed := s.advance(now)
+	if elapsed > 0 {
 		level = max(0, level-float64(elapsed)/float64(l.ban.within)*float64(l.ban.limited))
 	}
 	level++
-	s.last = now
 	if level < float64(l.ban.limited) {
 		s.balance = int64(math.Float64bits(level))
 		s.expires = max(s.expires, now+l.ban.within)
@@ -65,9 +73,8 @@ func (l *limiter) noteLimited(now int64, p netip.Prefix) (banned bool, dur int64
 	}
 	dur = min(dur, maxBan)
 	s.slips++
-	s.flags |= flagBanned
+	s.flags |= flagBanned | flagBanReplyDue // the next query may get its truncated reply at once
 	s.mark = now + dur
-	s.last = now - nano // the next query may get its truncated reply at once
 	s.balance = 0
 	// Remember the ban for as long again after it ends, so a repeat
 	// offender's next ban doubles; until then the slot outlives others.

@@ -119,13 +119,17 @@ func (a answerBackend) ServeDNS(_ context.Context, w dns.ResponseWriter, _ *dns.
 	return dns.RcodeSuccess, nil
 }
 
-// benchWriter is a UDP client writer whose address is made once, unlike
-// test.ResponseWriter, which parses its address on every call.
+// benchWriter is a UDP client writer whose addresses are made once, as a
+// real socket's are, unlike test.ResponseWriter, which parses them on every
+// call.
 type benchWriter struct {
 	test.ResponseWriter
 	addr *net.UDPAddr
 }
 
+var benchLocal = &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 53}
+
+func (w *benchWriter) LocalAddr() net.Addr  { return benchLocal }
 func (w *benchWriter) RemoteAddr() net.Addr { return w.addr }
 
 func benchChain(b *testing.B, h plugin.Handler) {

@@ -4,58 +4,103 @@ import (
 	"net"
 	"net/netip"
 	"testing"
+
+	cproxyproto "github.com/coredns/coredns/plugin/pkg/proxyproto"
+	"github.com/coredns/coredns/plugin/test"
 )
 
-func TestRemoteOf(t *testing.T) {
+// addrWriter is a writer with given local and remote addresses.
+type addrWriter struct {
+	test.ResponseWriter
+	local, remote net.Addr
+}
+
+func (w *addrWriter) LocalAddr() net.Addr  { return w.local }
+func (w *addrWriter) RemoteAddr() net.Addr { return w.remote }
+
+func TestSenderOf(t *testing.T) {
 	mapped := net.ParseIP("::ffff:192.0.2.1")
 	if len(mapped) != net.IPv6len {
 		t.Fatalf("net.ParseIP(::ffff:192.0.2.1) has %d bytes, want 16", len(mapped))
 	}
+	udpSocket := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 53}
+	tcpSocket := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 53}
+	lb := &net.UDPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 41000} // a load balancer sending PROXY headers
+	proxied := func(under, real net.Addr) net.Addr { return cproxyproto.NewAddr(under, real, nil) }
 
+	const (
+		internal = "internal"
+		opaque   = "unreadable"
+	)
 	tests := []struct {
-		name     string
-		addr     net.Addr
-		wantAddr string // "" for an invalid address
-		wantUDP  bool
+		name   string
+		local  net.Addr // the socket the query came in on
+		remote net.Addr
+		proves bool   // the listener's transport proves addresses (DoT, DoQ, ...)
+		want   string // the address, internal or unreadable
+		udp    bool
 	}{
-		{name: "UDP IPv4", addr: &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1).To4(), Port: 53}, wantAddr: "192.0.2.1", wantUDP: true},
-		{name: "UDP IPv4 in 16 bytes", addr: &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 53}, wantAddr: "192.0.2.1", wantUDP: true},
-		{name: "TCP IPv4", addr: &net.TCPAddr{IP: net.ParseIP("198.51.100.7").To4(), Port: 4242}, wantAddr: "198.51.100.7"},
-		{name: "UDP IPv6", addr: &net.UDPAddr{IP: net.ParseIP("2001:db8::1"), Port: 53}, wantAddr: "2001:db8::1", wantUDP: true},
-		{name: "TCP IPv6", addr: &net.TCPAddr{IP: net.ParseIP("2001:db8::2"), Port: 53}, wantAddr: "2001:db8::2"},
-		{name: "UDP IPv4-mapped IPv6", addr: &net.UDPAddr{IP: mapped, Port: 53}, wantAddr: "192.0.2.1", wantUDP: true},
-		{name: "TCP IPv4-mapped IPv6", addr: &net.TCPAddr{IP: mapped, Port: 53}, wantAddr: "192.0.2.1"},
-		{name: "link-local with zone", addr: &net.UDPAddr{IP: net.ParseIP("fe80::1"), Port: 53, Zone: "eth0"}, wantAddr: "fe80::1", wantUDP: true},
-		{name: "loopback", addr: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 53}, wantAddr: "127.0.0.1", wantUDP: true},
+		{"UDP IPv4", udpSocket, &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1).To4(), Port: 53}, false, "192.0.2.1", true},
+		{"UDP IPv4 in 16 bytes", udpSocket, &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 53}, false, "192.0.2.1", true},
+		{"TCP IPv4", tcpSocket, &net.TCPAddr{IP: net.ParseIP("198.51.100.7").To4(), Port: 4242}, false, "198.51.100.7", false},
+		{"UDP IPv6", udpSocket, &net.UDPAddr{IP: net.ParseIP("2001:db8::1"), Port: 53}, false, "2001:db8::1", true},
+		{"TCP IPv6", tcpSocket, &net.TCPAddr{IP: net.ParseIP("2001:db8::2"), Port: 53}, false, "2001:db8::2", false},
+		{"UDP IPv4-mapped IPv6", udpSocket, &net.UDPAddr{IP: mapped, Port: 53}, false, "192.0.2.1", true},
+		{"TCP IPv4-mapped IPv6", tcpSocket, &net.TCPAddr{IP: mapped, Port: 53}, false, "192.0.2.1", false},
+		{"link-local with zone", udpSocket, &net.UDPAddr{IP: net.ParseIP("fe80::1"), Port: 53, Zone: "eth0"}, false, "fe80::1", true},
+		{"loopback", udpSocket, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 53}, false, "127.0.0.1", true},
 
-		// Addresses that cannot be read come back invalid.
-		{name: "empty TCPAddr (cache prefetch)", addr: &net.TCPAddr{}},
-		{name: "empty UDPAddr", addr: &net.UDPAddr{}, wantUDP: true},
-		{name: "nil interface", addr: nil},
-		{name: "typed nil UDPAddr", addr: (*net.UDPAddr)(nil)},
-		{name: "typed nil TCPAddr", addr: (*net.TCPAddr)(nil)},
-		{name: "unspecified IPv4 in 4 bytes", addr: &net.UDPAddr{IP: net.IPv4zero.To4(), Port: 53}, wantUDP: true},
-		{name: "unspecified IPv6", addr: &net.UDPAddr{IP: net.IPv6unspecified, Port: 53}, wantUDP: true},
-		{name: "unspecified IPv6 over TCP", addr: &net.TCPAddr{IP: net.ParseIP("::")}},
-		{name: "unspecified IPv4 in 16 bytes", addr: &net.UDPAddr{IP: net.ParseIP("0.0.0.0"), Port: 53}, wantUDP: true},
-		{name: "IP of bad length", addr: &net.UDPAddr{IP: net.IP{1, 2, 3}, Port: 53}, wantUDP: true},
-		{name: "IP of bad length over TCP", addr: &net.TCPAddr{IP: make(net.IP, 5)}},
-		{name: "unix address", addr: &net.UnixAddr{Name: "/run/dns.sock", Net: "unix"}},
-		{name: "IPAddr is not read", addr: &net.IPAddr{IP: net.ParseIP("192.0.2.1")}},
+		// Behind a PROXY-protocol load balancer: the header's source, with
+		// the transport of the socket, whatever the header claims.
+		{"PROXY v2 over UDP", udpSocket, proxied(lb, &net.UDPAddr{IP: net.ParseIP("203.0.113.5"), Port: 5353}), false, "203.0.113.5", true},
+		{"PROXY header claiming TCP over UDP", udpSocket, proxied(lb, &net.TCPAddr{IP: net.ParseIP("203.0.113.5"), Port: 5353}), false, "203.0.113.5", true},
+		{"PROXY over TCP", tcpSocket, proxied(&net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 41000}, &net.TCPAddr{IP: net.ParseIP("2001:db8::5"), Port: 5353}), false, "2001:db8::5", false},
+		{"PROXY header with a unix source", udpSocket, proxied(lb, &net.UnixAddr{Name: "/run/x", Net: "unixgram"}), false, opaque, true},
+
+		// Transports that prove the address: DoQ and DoH3 report UDP addresses.
+		{"DoQ", udpSocket, &net.UDPAddr{IP: net.ParseIP("192.0.2.9"), Port: 4433}, true, "192.0.2.9", false},
+		{"socket of unknown type", nil, &net.UDPAddr{IP: net.ParseIP("192.0.2.9"), Port: 4433}, false, "192.0.2.9", true},
+
+		// No sender: internal queries, passed on untouched.
+		{"empty TCPAddr (cache prefetch)", &net.TCPAddr{}, &net.TCPAddr{}, false, internal, false},
+		{"empty UDPAddr", udpSocket, &net.UDPAddr{}, false, internal, true},
+		{"nil interface", udpSocket, nil, false, internal, true},
+		{"typed nil UDPAddr", udpSocket, (*net.UDPAddr)(nil), false, internal, true},
+		{"typed nil TCPAddr", tcpSocket, (*net.TCPAddr)(nil), false, internal, false},
+		{"unspecified IPv4 in 4 bytes", udpSocket, &net.UDPAddr{IP: net.IPv4zero.To4(), Port: 53}, false, internal, true},
+		{"unspecified IPv6", udpSocket, &net.UDPAddr{IP: net.IPv6unspecified, Port: 53}, false, internal, true},
+		{"unspecified IPv6 over TCP", tcpSocket, &net.TCPAddr{IP: net.ParseIP("::")}, false, internal, false},
+		{"unspecified IPv4 in 16 bytes", udpSocket, &net.UDPAddr{IP: net.ParseIP("0.0.0.0"), Port: 53}, false, internal, true},
+		{"PROXY address without a source", udpSocket, proxied(lb, nil), false, opaque, true},
+
+		// Addresses floodguard cannot read: limited, all under one key.
+		{"IP of bad length", udpSocket, &net.UDPAddr{IP: net.IP{1, 2, 3}, Port: 53}, false, opaque, true},
+		{"IP of bad length over TCP", tcpSocket, &net.TCPAddr{IP: make(net.IP, 5)}, false, opaque, false},
+		{"unix address", udpSocket, &net.UnixAddr{Name: "/run/dns.sock", Net: "unix"}, false, opaque, true},
+		{"IPAddr is not read", udpSocket, &net.IPAddr{IP: net.ParseIP("192.0.2.1")}, false, opaque, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := remoteOf(tc.addr)
-			if got.udp != tc.wantUDP {
-				t.Errorf("udp = %v, want %v", got.udp, tc.wantUDP)
+			got, isInternal := senderOf(&addrWriter{local: tc.local, remote: tc.remote}, tc.proves)
+			if isInternal != (tc.want == internal) {
+				t.Fatalf("internal = %v, want %v", isInternal, !isInternal)
 			}
-			if tc.wantAddr == "" {
+			if isInternal {
+				return
+			}
+			if got.udp != tc.udp {
+				t.Errorf("udp = %v, want %v", got.udp, tc.udp)
+			}
+			if tc.want == opaque {
 				if got.addr.IsValid() {
-					t.Errorf("addr = %v, want invalid", got.addr)
+					t.Errorf("addr = %v, want none (unreadable)", got.addr)
+				}
+				if p := prefixOf(got.addr, 24, 56); p != unreadable {
+					t.Errorf("prefix %v, want the unreadable prefix", p)
 				}
 				return
 			}
-			want := netip.MustParseAddr(tc.wantAddr)
+			want := netip.MustParseAddr(tc.want)
 			if got.addr != want {
 				t.Errorf("addr = %v, want %v", got.addr, want)
 			}
@@ -89,7 +134,7 @@ func TestPrefixOf(t *testing.T) {
 		{"IPv6 zone dropped", netip.MustParseAddr("fe80::1:2:3:4%eth0"), 24, 64, netip.MustParsePrefix("fe80::/64")},
 		{"IPv4 length out of range", netip.MustParseAddr("192.0.2.77"), 33, 56, netip.Prefix{}},
 		{"IPv6 length out of range", netip.MustParseAddr("2001:db8::1"), 24, 129, netip.Prefix{}},
-		{"invalid address", netip.Addr{}, 24, 56, netip.Prefix{}},
+		{"unreadable address", netip.Addr{}, 24, 56, unreadable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -103,8 +148,9 @@ func TestPrefixOf(t *testing.T) {
 // A client reaching a dual-stack socket as ::ffff:192.0.2.1 shares the
 // bucket prefix of the same client over an IPv4 socket.
 func TestPrefixOfMappedClient(t *testing.T) {
-	plain := remoteOf(&net.UDPAddr{IP: net.ParseIP("192.0.2.1").To4(), Port: 53})
-	mapped := remoteOf(&net.UDPAddr{IP: net.ParseIP("::ffff:192.0.2.200"), Port: 53})
+	socket := &net.UDPAddr{IP: net.IPv6loopback, Port: 53}
+	plain, _ := senderOf(&addrWriter{local: socket, remote: &net.UDPAddr{IP: net.ParseIP("192.0.2.1").To4(), Port: 53}}, false)
+	mapped, _ := senderOf(&addrWriter{local: socket, remote: &net.UDPAddr{IP: net.ParseIP("::ffff:192.0.2.200"), Port: 53}}, false)
 	for _, bits := range []struct{ v4, v6 int }{{24, 56}, {24, 128}, {16, 0}, {0, 64}} {
 		p1 := prefixOf(plain.addr, bits.v4, bits.v6)
 		p2 := prefixOf(mapped.addr, bits.v4, bits.v6)

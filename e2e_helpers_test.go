@@ -20,6 +20,7 @@ import (
 	"github.com/coredns/coredns/plugin"
 	_ "github.com/coredns/coredns/plugin/bind"
 	_ "github.com/coredns/coredns/plugin/bufsize"
+	_ "github.com/coredns/coredns/plugin/cache"
 	_ "github.com/coredns/coredns/plugin/errors"
 	_ "github.com/coredns/coredns/plugin/file"
 	_ "github.com/coredns/coredns/plugin/forward"
@@ -225,6 +226,50 @@ func udpBurst(t *testing.T, from, to string, msgs []*dns.Msg, wait time.Duration
 		replies[i] = r
 	}
 	return replies
+}
+
+// udpExchange asks m over UDP from the loopback address from and returns
+// the reply, or nil if none came within wait.
+func udpExchange(t *testing.T, from, to string, m *dns.Msg, wait time.Duration) *dns.Msg {
+	t.Helper()
+	c := &dns.Client{Net: "udp", Timeout: wait, UDPSize: dns.MaxMsgSize,
+		Dialer: &net.Dialer{LocalAddr: &net.UDPAddr{IP: net.ParseIP(from)}, Timeout: wait}}
+	r, _, err := c.Exchange(m, to)
+	if err != nil {
+		var nerr net.Error
+		if errors.As(err, &nerr) && nerr.Timeout() {
+			return nil
+		}
+		t.Fatalf("UDP query from %s: %v", from, err)
+	}
+	return r
+}
+
+// udpSend sends m over UDP from the loopback address from, and does not
+// wait for a reply.
+func udpSend(t *testing.T, from, to string, m *dns.Msg) {
+	t.Helper()
+	conn, err := net.DialUDP("udp", &net.UDPAddr{IP: net.ParseIP(from)}, mustUDPAddr(t, to))
+	if err != nil {
+		t.Fatalf("UDP from %s: %v", from, err)
+	}
+	defer conn.Close()
+	b, err := m.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Write(b); err != nil {
+		t.Fatalf("UDP from %s: %v", from, err)
+	}
+}
+
+func mustUDPAddr(t *testing.T, s string) *net.UDPAddr {
+	t.Helper()
+	a, err := net.ResolveUDPAddr("udp", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 // tally counts replies: full answers, truncated (TC=1) and silent.

@@ -25,6 +25,7 @@ type eventLog struct {
 
 	mu     sync.Mutex
 	listed map[uint64]listedPrefix // slot key -> prefix whose start was logged
+	keys   []uint64                // lost's reusable copy of the listed keys
 }
 
 type listedPrefix struct {
@@ -66,7 +67,7 @@ func (l *eventLog) tick(stopped []uint64, now int64) {
 			continue
 		}
 		lines++
-		log.Infof("%s %s after %s", l.stopVerb, lp.prefix, time.Duration(now-lp.since).Round(time.Second))
+		log.Infof("%s %s after %s", l.stopVerb, prefixText(lp.prefix), time.Duration(now-lp.since).Round(time.Second))
 	}
 	l.mu.Unlock()
 	if n := l.hidden.Swap(0); n > 0 {
@@ -76,4 +77,24 @@ func (l *eventLog) tick(stopped []uint64, now int64) {
 		log.Infof("%s %d more prefixes (not listed)", l.stopVerb, unlisted)
 	}
 	l.budget.Store(linesPerTick)
+}
+
+// lost appends to stopped the listed keys whose slot no longer carries the
+// episode (flagged reports whether it does): the slot was evicted, or
+// reused by another key, and with it went the episode, so it has stopped
+// too. Without this, the entry would stay listed for good, and once
+// maxListed of them had piled up no start would be listed again.
+func (l *eventLog) lost(stopped []uint64, flagged func(key uint64) bool) []uint64 {
+	l.mu.Lock()
+	l.keys = l.keys[:0]
+	for key := range l.listed {
+		l.keys = append(l.keys, key)
+	}
+	l.mu.Unlock()
+	for _, key := range l.keys {
+		if !flagged(key) {
+			stopped = append(stopped, key)
+		}
+	}
+	return stopped
 }

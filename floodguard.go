@@ -22,21 +22,45 @@ type Floodguard struct {
 	allZones bool // "." is among the zones: every name is handled
 	*state
 
-	started, released atomic.Bool // each instance holds its state at most once
+	managed  bool        // made by setup: caddy starts and stops it, and it holds its state
+	holding  atomic.Bool // the hold is taken (from the first query on), or none is wanted (not managed)
+	shutdown bool        // OnShutdown ran; guarded by registryMu
 }
 
-// onStartup takes a hold on the state (starting its sweeper if first).
-func (f *Floodguard) onStartup() error {
-	if f.started.CompareAndSwap(false, true) {
-		return f.acquire()
+// hold takes the instance's hold on its state at its first query. Holding
+// from the first query rather than from OnStartup is what keeps a failed
+// reload from leaking: caddy runs OnStartup before it listens, and when a
+// listener then fails it never calls that instance's OnShutdown; but such
+// an instance never serves a query, so it never holds anything.
+func (f *Floodguard) hold() {
+	if !f.holding.Load() {
+		f.takeHold()
 	}
-	return nil
 }
 
-// onShutdown lets go of the state, once, and only if it was held.
+func (f *Floodguard) takeHold() {
+	if !f.managed {
+		// Made outside setup, as in tests: no registry, no sweeper.
+		f.holding.Store(true)
+		return
+	}
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if f.holding.Load() || f.shutdown {
+		return // a straggler after shutdown must not start a sweeper again
+	}
+	f.acquire()
+	f.holding.Store(true)
+}
+
+// onShutdown lets go of the state, once, if the instance held it.
 func (f *Floodguard) onShutdown() error {
-	if f.started.Load() && f.released.CompareAndSwap(false, true) {
-		return f.release()
+	registryMu.Lock()
+	held := !f.shutdown && f.holding.Load()
+	f.shutdown = true
+	registryMu.Unlock()
+	if held {
+		f.release()
 	}
 	return nil
 }
@@ -79,11 +103,11 @@ func (f *Floodguard) logLimiting(key uint64, p netip.Prefix, c class, name strin
 	}
 	switch c {
 	case classError, classAll:
-		f.limits.started(key, p, now, "%s responses to %s (%s)", verb, p, c)
+		f.limits.started(key, p, now, "%s responses to %s (%s)", verb, prefixText(p), c)
 	case classResponse:
-		f.limits.started(key, p, now, "%s responses to %s (%s %s %s)", verb, p, c, name, dns.Type(qtype))
+		f.limits.started(key, p, now, "%s responses to %s (%s %s %s)", verb, prefixText(p), c, name, dns.Type(qtype))
 	default:
-		f.limits.started(key, p, now, "%s responses to %s (%s %s)", verb, p, c, name)
+		f.limits.started(key, p, now, "%s responses to %s (%s %s)", verb, prefixText(p), c, name)
 	}
 }
 
@@ -93,5 +117,5 @@ func (f *Floodguard) logBan(p netip.Prefix, dur int64, n uint32, now int64) {
 	if f.cfg.logOnly {
 		verb = "would ban"
 	}
-	f.bans.started(f.lim.key(banKind, p, 0, ""), p, now, "%s %s for %s (ban %d)", verb, p, time.Duration(dur), n)
+	f.bans.started(f.lim.key(banKind, p, 0, ""), p, now, "%s %s for %s (ban %d)", verb, prefixText(p), time.Duration(dur), n)
 }

@@ -18,56 +18,53 @@ func (f *Floodguard) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 	if !ok {
 		return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
 	}
-	client := remoteOf(w.RemoteAddr())
-	if !client.addr.IsValid() {
-		// No readable sender: an internal query (cache prefetch).
+	f.hold()
+	met := f.metrics.get(metrics.WithServer(ctx))
+	client, internal := senderOf(w, met.provesAddress)
+	if internal {
+		// No sender: an internal query (cache prefetch).
 		return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
 	}
-	q := r.Question[0]
-	met := f.metrics.get(metrics.WithServer(ctx))
+	if !client.udp {
+		w = &provenWriter{ResponseWriter: w, count: met.tcpResponses}
+	}
+	q := inflight{ctx: ctx, w: w, r: r, met: met, zone: zone}
 	// Only UDP can be spoofed, so only UDP is limited; TCP clients have
 	// proved their address. Exempt clients are trusted with every limit.
-	limited := client.udp && !f.exempt(client.addr)
-	if !limited && !f.policyApplies() {
-		return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
+	q.limited = client.udp && !f.exempt(client.addr)
+	if !q.limited && !f.policyApplies() {
+		return f.answer(&q)
 	}
-	var (
-		now    int64
-		prefix netip.Prefix
-	)
-	if limited {
-		now = f.now()
-		prefix = prefixOf(client.addr, f.cfg.v4Bits, f.cfg.v6Bits)
+	qn := r.Question[0]
+	if q.limited {
+		q.now = f.now()
+		q.prefix = prefixOf(client.addr, f.cfg.v4Bits, f.cfg.v6Bits)
 		met.requestBytes.Add(float64(wireLen(r)))
-		lw := getLimitWriter()
-		*lw = limitWriter{ResponseWriter: w, f: f, ctx: ctx, req: r, met: met, zone: zone, prefix: prefix, now: now}
-		defer putLimitWriter(lw)
-		w = lw
 
 		// 1. Banned prefixes: dropped before any other work, but for one
 		// truncated reply a second, so a real resolver there moves to TCP.
 		if f.lim.ban.limited > 0 {
-			if ban := f.lim.checkBan(now, prefix); ban != notBanned {
+			if ban := f.lim.checkBan(q.now, q.prefix); ban != notBanned {
 				act := queryDropped
 				if ban == bannedTruncate {
 					act = queryTruncated
 				}
-				if f.act(w, r, met, act, reasonBanned) {
+				if f.act(&q, act, reasonBanned) {
 					return dns.RcodeSuccess, nil
 				}
 			}
 		}
 		// 2. Queries per second per prefix.
 		if f.lim.qpsRate > 0 {
-			v, evicted := f.lim.allowQuery(now, prefix)
+			v, evicted := f.lim.allowQuery(q.now, q.prefix)
 			countEvicted(met, evicted)
 			if v != verdictSend {
-				f.overLimit(now, prefix, met)
+				f.overLimit(q.now, q.prefix, met)
 				act := queryDropped
 				if v == verdictSlip {
 					act = queryTruncated
 				}
-				if f.act(w, r, met, act, reasonQueries) {
+				if f.act(&q, act, reasonQueries) {
 					return dns.RcodeSuccess, nil
 				}
 			}
@@ -75,85 +72,124 @@ func (f *Floodguard) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 	}
 
 	// 3. Policy: root queries and recursion (RFC 5358), for clients not
-	// allowed recursion, over both transports.
+	// allowed recursion, over every transport.
 	// `root allow` lets "." through even when it is outside authoritative.
 	if f.recursionPolicy() && !f.recursionAllowed(client.addr) {
-		if q.Name == "." {
+		if qn.Name == "." {
 			if f.cfg.rootMode != rootAllow {
 				act := queryRefused
 				if f.cfg.rootMode == rootDrop {
 					act = queryDropped
 				}
-				if f.act(w, r, met, act, reasonRoot) {
+				if f.act(&q, act, reasonRoot) {
 					return dns.RcodeSuccess, nil
 				}
 			}
-		} else if f.cfg.authoritative != nil && longestZone(f.cfg.authoritative, q.Name) == "" {
-			if f.act(w, r, met, queryRefused, reasonRecursion) {
+		} else if f.cfg.authoritative != nil && longestZone(f.cfg.authoritative, qn.Name) == "" {
+			if f.act(&q, queryRefused, reasonRecursion) {
 				return dns.RcodeSuccess, nil
 			}
 		}
 	}
 
 	// 4. ANY.
-	if q.Qtype == dns.TypeANY {
-		if limited && f.lim.anyPerMinute > 0 {
-			ok, evicted := f.lim.allowAny(now, prefix)
+	if qn.Qtype == dns.TypeANY {
+		if q.limited && f.lim.anyPerMinute > 0 {
+			ok, evicted := f.lim.allowAny(q.now, q.prefix)
 			countEvicted(met, evicted)
 			if !ok {
-				f.overLimit(now, prefix, met)
-				if f.act(w, r, met, queryDropped, reasonAny) {
+				f.overLimit(q.now, q.prefix, met)
+				if f.act(&q, queryDropped, reasonAny) {
 					return dns.RcodeSuccess, nil
 				}
 			}
 		}
 		act, acts := anyAction(f.cfg.anyMode, client.udp)
-		if acts && f.act(w, r, met, act, reasonAny) {
+		if acts && f.act(&q, act, reasonAny) {
 			if act == queryMinimal {
-				f.minimalAny(ctx, w, r)
+				f.minimalAny(ctx, q.out(f), r)
 			}
 			return dns.RcodeSuccess, nil
 		}
 	}
 
 	// 5. The answer, rate limited as it is written (limitWriter.judge).
-	rcode, err := plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
-	if lw, ok := w.(*limitWriter); ok && !plugin.ClientWrite(rcode) {
-		// The server would write this error reply itself, outside our
-		// writer and so unlimited. Write (or drop) it here instead, and
-		// return a code that tells the server the reply is taken care of.
-		if !lw.written {
-			lw.writeError(rcode)
+	return f.answer(&q)
+}
+
+// inflight is one query on its way through ServeDNS.
+type inflight struct {
+	ctx     context.Context
+	w       dns.ResponseWriter // the client's writer (counting, if its transport proved the address)
+	r       *dns.Msg
+	met     *serverMetrics
+	zone    string
+	limited bool // a UDP client that is not exempt: every limit applies
+	now     int64
+	prefix  netip.Prefix
+	lw      *limitWriter // made on first need, so that queries dropped early allocate nothing
+}
+
+// out is where replies to q go: through the limiter for a limited client.
+func (q *inflight) out(f *Floodguard) dns.ResponseWriter {
+	if !q.limited {
+		return q.w
+	}
+	if q.lw == nil {
+		q.lw = &limitWriter{ResponseWriter: q.w, f: f, ctx: q.ctx, req: q.r, met: q.met, zone: q.zone, prefix: q.prefix, now: q.now}
+	}
+	return q.lw
+}
+
+// answer hands q to the next plugin. Errors the next plugin returns without
+// writing are written by CoreDNS's server itself, outside any wrapper: for
+// a limited client floodguard writes (or drops) them here instead, through
+// the limiter, and tells the server the reply is taken care of.
+func (f *Floodguard) answer(q *inflight) (int, error) {
+	w := q.out(f)
+	rcode, err := plugin.NextOrFailure(f.Name(), f.Next, q.ctx, w, q.r)
+	if plugin.ClientWrite(rcode) {
+		return rcode, err
+	}
+	switch w := w.(type) {
+	case *limitWriter:
+		if !w.written.Load() {
+			w.writeError(rcode)
 		}
 		rcode = dns.RcodeSuccess
+	case *provenWriter:
+		if !w.written.Load() {
+			w.count.Inc() // the server writes it
+		}
 	}
 	return rcode, err
 }
 
 // act counts a decision taken on a query and carries out its reply, if it
 // has one: REFUSED or a truncated (TC=1) reply (a minimal ANY answer is the
-// caller's). Replies go through w, so over UDP they are response-rate-
-// limited like any other. In log-only mode it only counts, and reports
-// false: the query goes on as if nothing were decided.
-func (f *Floodguard) act(w dns.ResponseWriter, r *dns.Msg, met *serverMetrics, act queryAction, why reason) bool {
+// caller's). Replies to limited clients are response-rate-limited like any
+// other. In log-only mode it only counts, and reports false: the query goes
+// on as if nothing were decided.
+func (f *Floodguard) act(q *inflight, act queryAction, why reason) bool {
 	if f.cfg.logOnly {
-		met.requests[queryWouldDrop][why].Inc()
+		q.met.requests[queryWouldDrop][why].Inc()
 		return false
 	}
-	met.requests[act][why].Inc()
+	q.met.requests[act][why].Inc()
 	switch act {
 	case queryRefused:
 		m := new(dns.Msg)
-		m.SetRcode(r, dns.RcodeRefused)
-		writeReply(w, r, m)
+		m.SetRcode(q.r, dns.RcodeRefused)
+		writeReply(q.out(f), q.r, m)
 	case queryTruncated:
 		m := new(dns.Msg)
-		m.SetReply(r)
+		m.SetReply(q.r)
 		m.Truncated = true
+		w := q.out(f)
 		if why == reasonBanned {
-			w = unwrap(w) // the ban's own reply is not response-limited
+			w = q.w // the ban's own reply is not response-limited
 		}
-		writeReply(w, r, m)
+		writeReply(w, q.r, m)
 	}
 	return true
 }

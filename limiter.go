@@ -64,8 +64,9 @@ func (l *limiter) decide(now int64, p netip.Prefix, c class, name string, qtype 
 		if evicted {
 			d.evictions++
 		}
-		s.expires = now + (l.window+1)*nano // by then any debt is repaid
-		if !debit(s, rate, l.window, now) {
+		ok := debit(s, rate, l.window, now)
+		s.expires = max(s.expires, s.last+(l.window+1)*nano) // by then any debt is repaid
+		if !ok {
 			d.verdict, d.by = verdictDrop, c
 			if c != classError && slipNow(s, l.slip) {
 				d.verdict = verdictSlip
@@ -85,14 +86,17 @@ func (l *limiter) decide(now int64, p netip.Prefix, c class, name string, qtype 
 	if evicted {
 		d.evictions++
 	}
-	if allRate > 0 && !debit(s, allRate, l.window, now) {
-		// all-per-second overrides the class verdict and never slips.
-		d.verdict, d.by = verdictDrop, classAll
+	if allRate > 0 {
+		if !debit(s, allRate, l.window, now) {
+			// all-per-second overrides the class verdict and never slips.
+			d.verdict, d.by = verdictDrop, classAll
+		}
+	} else {
+		s.advance(now)
 	}
-	s.last = now
-	s.expires = max(s.expires, now+(l.window+1)*nano)
+	s.expires = max(s.expires, s.last+(l.window+1)*nano)
 	if d.verdict != verdictSend {
-		s.mark = now
+		s.mark = max(s.mark, now)
 		if s.flags&flagLimiting == 0 {
 			s.flags |= flagLimiting
 			d.started = true
@@ -106,16 +110,10 @@ func (l *limiter) decide(now int64, p netip.Prefix, c class, name string, qtype 
 // whether it is within the limit. Credit is capped at one second's worth and
 // debt at window seconds' worth, as in BIND.
 func debit(s *slot, rate, window, now int64) bool {
-	elapsed := now - s.last
-	if elapsed < 0 {
-		// The clock went backwards: accrue nothing, and measure from now on
-		// so the bucket heals instead of waiting for the clock to catch up.
-		elapsed = 0
-	}
-	if limit := (window + 1) * nano; elapsed > limit {
-		elapsed = limit // enough to repay any debt; also keeps elapsed*rate from overflowing
-	}
-	s.last = now
+	_, elapsed := s.advance(now)
+	// Enough to repay any debt; also keeps elapsed*rate from overflowing
+	// after a long idle spell.
+	elapsed = min(elapsed, (window+1)*nano)
 	s.balance += elapsed * rate
 	if s.balance > rate*nano {
 		s.balance = rate * nano

@@ -1,6 +1,7 @@
 package floodguard
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"testing"
@@ -180,27 +181,124 @@ func TestLimiterAllPerSecond(t *testing.T) {
 	}
 }
 
-func TestLimiterClockJumps(t *testing.T) {
-	l := newTestLimiter(bindLimits())
-	clk := &fakeClock{t: int64(time.Hour)}
-	verdicts(&l, clk, clientA, wwwA, 100) // deep in debt
+// lateReadings is a clock trace as queries from one prefix reach its slot
+// on several cores: mostly forward in steps of up to step, but every few
+// queries one that read the clock before the previous one took the lock,
+// up to back earlier. Deterministic, so a failure repeats.
+func lateReadings(n int, step, back time.Duration) []int64 {
+	rng := rand.New(rand.NewPCG(1, 2))
+	times := make([]int64, n)
+	t, latest := int64(time.Hour), int64(time.Hour)
+	for i := range times {
+		if i > 0 && rng.IntN(4) == 0 {
+			t = latest - rng.Int64N(int64(back))
+		} else {
+			latest += rng.Int64N(int64(step))
+			t = latest
+		}
+		times[i] = t
+	}
+	return times
+}
 
-	// Backwards by an hour: no credit accrues, but the bucket measures from
-	// the new time, so it heals after the usual repayment time.
-	clk.advance(-time.Hour)
-	if sent, _, _ := verdicts(&l, clk, clientA, wwwA, 1); sent != 0 {
-		t.Fatalf("right after the jump back: sent %d, want 0", sent)
+// TestLimiterLateReadings: a clock reading that reaches a slot after a later
+// one counts at the slot's time. Every limit gives the same verdicts on a
+// trace with late readings as on the same trace with each late reading
+// replaced by the latest time before it: nothing is counted twice, no window
+// restarts, no reply is handed out again.
+func TestLimiterLateReadings(t *testing.T) {
+	kinds := []struct {
+		name  string
+		step  time.Duration
+		setup func(l *limiter)
+		ask   func(l *limiter, now int64) bool
+	}{
+		{"responses-per-second", 400 * time.Millisecond, func(l *limiter) {}, func(l *limiter, now int64) bool {
+			return l.decide(now, clientA, classResponse, "www.example.org.", dns.TypeA).verdict == verdictSend
+		}},
+		{"all-per-second", 300 * time.Millisecond, func(l *limiter) {
+			l.perSecond = [numClasses]int64{classAll: 3}
+		}, func(l *limiter, now int64) bool {
+			return l.decide(now, clientA, classResponse, "www.example.org.", dns.TypeA).verdict == verdictSend
+		}},
+		{"queries-per-second", 200 * time.Millisecond, func(l *limiter) {
+			l.qpsRate, l.qpsBurst = 4, 6
+		}, func(l *limiter, now int64) bool {
+			v, _ := l.allowQuery(now, clientA)
+			return v == verdictSend
+		}},
+		{"any-per-minute", 10 * time.Second, func(l *limiter) {
+			l.anyPerMinute = 4
+		}, func(l *limiter, now int64) bool {
+			ok, _ := l.allowAny(now, clientA)
+			return ok
+		}},
 	}
-	clk.advance(time.Duration(bindLimits().window+1) * time.Second)
-	if sent, _, _ := verdicts(&l, clk, clientA, wwwA, 5); sent != 2 {
-		t.Fatalf("window+1 s after the jump back: sent %d, want 2 (healed)", sent)
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			trace := lateReadings(3000, k.step, 2*k.step)
+			late, ordered := newTestLimiter(bindLimits()), newTestLimiter(bindLimits())
+			k.setup(&late)
+			k.setup(&ordered)
+			latest, allowed := int64(0), 0
+			for i, now := range trace {
+				latest = max(latest, now)
+				got, want := k.ask(&late, now), k.ask(&ordered, latest)
+				if got != want {
+					t.Fatalf("query %d (%v late): allowed %v, in time order %v", i, time.Duration(latest-now), got, want)
+				}
+				if got {
+					allowed++
+				}
+			}
+			if allowed == 0 || allowed == len(trace) {
+				t.Fatalf("%d of %d allowed: the trace never reaches the limit, or only", allowed, len(trace))
+			}
+		})
 	}
 
-	// Far forward: credit stays capped, nothing overflows into unlimited.
-	clk.advance(100 * 365 * 24 * time.Hour)
-	if sent, _, _ := verdicts(&l, clk, clientA, wwwA, 10); sent != 2 {
-		t.Fatalf("after a jump of a century: sent %d, want 2", sent)
-	}
+	t.Run("ban", func(t *testing.T) {
+		// A prefix over its limits all the time: banned, and while banned,
+		// one truncated reply a second; never one for a late reading but
+		// the first of a ban, which is due to whichever query comes next.
+		l := newTestLimiter(bindLimits())
+		l.ban = banConfig{limited: 5, within: int64(time.Second), dur: int64(20 * time.Second)}
+		lastReply, latest, replies, bans := int64(0), int64(0), 0, 0
+		firstDue := false
+		for i, now := range lateReadings(20000, 20*time.Millisecond, 300*time.Millisecond) {
+			latest = max(latest, now)
+			if banned, _, _, _ := l.noteLimited(now, clientA); banned {
+				bans++
+				firstDue = true
+			}
+			if l.checkBan(now, clientA) != bannedTruncate {
+				continue
+			}
+			replies++
+			if !firstDue && now < latest {
+				t.Fatalf("reading %d, %v late, got a truncated reply", i, time.Duration(latest-now))
+			}
+			if !firstDue && now-lastReply < int64(time.Second) {
+				t.Fatalf("reading %d: a truncated reply %v after the last one", i, time.Duration(now-lastReply))
+			}
+			firstDue = false
+			lastReply = max(lastReply, latest)
+		}
+		if bans < 2 || replies < 10 {
+			t.Fatalf("%d bans and %d truncated replies in the whole trace, want several", bans, replies)
+		}
+	})
+
+	t.Run("a century forward", func(t *testing.T) {
+		// Far forward: credit stays capped, nothing overflows into unlimited.
+		l := newTestLimiter(bindLimits())
+		clk := &fakeClock{t: int64(time.Hour)}
+		verdicts(&l, clk, clientA, wwwA, 100) // deep in debt
+		clk.advance(100 * 365 * 24 * time.Hour)
+		if sent, _, _ := verdicts(&l, clk, clientA, wwwA, 10); sent != 2 {
+			t.Fatalf("after a jump of a century: sent %d, want 2", sent)
+		}
+	})
 }
 
 func TestLimiterStartedOncePerEpisode(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 
 	"github.com/coredns/coredns/plugin"
+	transportof "github.com/coredns/coredns/plugin/pkg/parse"
+	"github.com/coredns/coredns/plugin/pkg/transport"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -73,13 +75,26 @@ var (
 		Namespace: plugin.Namespace,
 		Subsystem: subsystem,
 		Name:      "response_bytes_total",
-		Help:      "Uncompressed size of the UDP responses floodguard saw, by what it did with them.",
+		Help:      "Size of the UDP responses floodguard saw, by what it did with them.",
 	}, []string{"server", "action"})
+
+	tcpResponses = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: subsystem,
+		Name:      "tcp_responses_total",
+		Help:      "Responses over TCP and the other transports that prove the client's address (DoT, DoH, gRPC, DoQ, DoH3), which floodguard never rate-limits.",
+	}, []string{"server"})
 )
 
 // serverMetrics holds the resolved counters of one server label, so the
-// per-query path never looks labels up or builds label slices.
+// per-query path never looks labels up or builds label slices, and what
+// the label says of its listener.
 type serverMetrics struct {
+	// provesAddress: the listener's transport proves client addresses
+	// (everything but plain DNS, whose UDP half can be spoofed).
+	provesAddress bool
+
+	tcpResponses prometheus.Counter
 	responses    [numActions]prometheus.Counter
 	bytes        [numActions]prometheus.Counter
 	limited      [numClasses]prometheus.Counter
@@ -92,12 +107,15 @@ type serverMetrics struct {
 }
 
 func newServerMetrics(server string) *serverMetrics {
+	tr, _ := transportof.Transport(server)
 	m := &serverMetrics{
-		requestBytes: requestBytes.WithLabelValues(server),
-		evictions:    tableEvictions.WithLabelValues(server),
-		entries:      tableEntries.WithLabelValues(server),
-		bans:         bansTotal.WithLabelValues(server),
-		banned:       bannedGauge.WithLabelValues(server),
+		provesAddress: server != "" && tr != transport.DNS,
+		tcpResponses:  tcpResponses.WithLabelValues(server),
+		requestBytes:  requestBytes.WithLabelValues(server),
+		evictions:     tableEvictions.WithLabelValues(server),
+		entries:       tableEntries.WithLabelValues(server),
+		bans:          bansTotal.WithLabelValues(server),
+		banned:        bannedGauge.WithLabelValues(server),
 	}
 	for a := queryAction(0); a < numQueryActions; a++ {
 		for r := reason(0); r < numReasons; r++ {

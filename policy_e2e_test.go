@@ -12,10 +12,12 @@ import (
 )
 
 // upstream is a second DNS server in the test, reached through forward,
-// that counts the queries it receives and answers every name with an A.
+// that counts the queries it receives and answers every name with an A,
+// until it is told to go silent (a dead or overloaded upstream).
 type upstream struct {
 	addr    string
 	queries atomic.Int64
+	silent  atomic.Bool
 }
 
 func startUpstream(t *testing.T) *upstream {
@@ -32,6 +34,9 @@ func startUpstream(t *testing.T) *upstream {
 	}
 	handler := dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
 		u.queries.Add(1)
+		if u.silent.Load() {
+			return
+		}
 		m := new(dns.Msg)
 		m.SetReply(r)
 		m.RecursionAvailable = true

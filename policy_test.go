@@ -17,6 +17,9 @@ type recordingWriter struct {
 }
 
 func (w *recordingWriter) LocalAddr() net.Addr {
+	if _, tcp := w.addr.(*net.TCPAddr); tcp {
+		return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 53}
+	}
 	return &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 53}
 }
 func (w *recordingWriter) RemoteAddr() net.Addr        { return w.addr }

@@ -14,9 +14,9 @@ func (l *limiter) allowQuery(now int64, p netip.Prefix) (v verdict, evicted bool
 		s.balance = full
 	}
 	// Bounding elapsed keeps elapsed*rate from overflowing: by then the
-	// bucket is full anyway. A clock that went backwards refills nothing.
-	elapsed := min(max(now-s.last, 0), full/l.qpsRate+nano)
-	s.last = now
+	// bucket is full anyway.
+	at, elapsed := s.advance(now)
+	elapsed = min(elapsed, full/l.qpsRate+nano)
 	s.balance = min(full, s.balance+elapsed*l.qpsRate)
 	if s.balance >= nano {
 		s.balance -= nano
@@ -27,7 +27,7 @@ func (l *limiter) allowQuery(now int64, p netip.Prefix) (v verdict, evicted bool
 			v = verdictSlip
 		}
 	}
-	s.expires = now + (full-s.balance)/l.qpsRate + 1 // full again: as good as a fresh slot
+	s.expires = at + (full-s.balance)/l.qpsRate + 1 // full again: as good as a fresh slot
 	st.mu.Unlock()
 	return v, evicted
 }
@@ -52,8 +52,9 @@ func (l *limiter) allowAny(now int64, p netip.Prefix) (ok, evicted bool) {
 	defer st.mu.Unlock()
 	times := unpackTimes(s)
 	n := int(s.flags >> anyCountShift)
-	if now-s.last >= anyWindow || now < s.last {
-		n = 0 // everything stored is out of the window (or the clock jumped back)
+	now, elapsed := s.advance(now)
+	if elapsed >= anyWindow {
+		n = 0 // everything stored is out of the window
 	}
 	tick := uint16(now / anyTick)
 	kept := 0
@@ -70,7 +71,6 @@ func (l *limiter) allowAny(now int64, p netip.Prefix) (ok, evicted bool) {
 	}
 	packTimes(s, &times)
 	s.flags = uint32(kept) << anyCountShift
-	s.last = now
 	s.expires = now + anyWindow
 	return ok, evicted
 }

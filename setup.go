@@ -30,7 +30,7 @@ func setup(c *caddy.Controller) error {
 		return plugin.Error(pluginName, err)
 	}
 	f := newFloodguard(cfg, stateFor(cfg.key, cfg, clock))
-	c.OnStartup(f.onStartup)
+	f.managed = true
 	c.OnShutdown(f.onShutdown)
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		f.Next = next

@@ -18,7 +18,7 @@ type state struct {
 	metrics metricsCache
 	now     func() int64 // clock in ns; injectable so tests of rates are exact
 
-	refs     int // instances started on this state; guarded by registryMu
+	refs     int // instances holding this state; guarded by registryMu
 	stop     chan struct{}
 	done     chan struct{}
 	stopped  []uint64 // sweep's reusable lists of prefixes that stopped being limited ...
@@ -31,8 +31,9 @@ var (
 )
 
 // stateFor returns the running state of an identical block, or a new one.
-// Nothing is registered until the instance starts: setup also runs for
-// reloads that then fail, and those must leave the running state alone.
+// Nothing is registered until an instance serves its first query (hold):
+// setup also runs for reloads that then fail, and those must leave no
+// trace.
 func stateFor(key string, cfg config, now func() int64) *state {
 	registryMu.Lock()
 	defer registryMu.Unlock()
@@ -67,29 +68,26 @@ func newState(key string, cfg config, now func() int64) *state {
 // slots and the entries gauge.
 const sweepInterval = time.Second
 
-// acquire is an instance's OnStartup: the first instance on a state
-// registers it and starts its sweeper.
-func (st *state) acquire() error {
-	registryMu.Lock()
-	defer registryMu.Unlock()
+// acquire registers the state, as an instance's hold, and starts its
+// sweeper if it is the first. The caller holds registryMu.
+func (st *state) acquire() {
 	st.refs++
 	if st.refs > 1 {
-		return nil
+		return
 	}
 	registry[st.key] = st
 	st.stop, st.done = make(chan struct{}), make(chan struct{})
 	go st.sweepLoop(st.stop, st.done)
-	return nil
 }
 
-// release is an instance's OnShutdown: the last instance on a state stops
-// its sweeper and forgets it.
-func (st *state) release() error {
+// release lets go of an instance's hold: the last one stops the sweeper
+// and forgets the state.
+func (st *state) release() {
 	registryMu.Lock()
 	st.refs--
 	if st.refs > 0 {
 		registryMu.Unlock()
-		return nil
+		return
 	}
 	if registry[st.key] == st {
 		delete(registry, st.key)
@@ -100,7 +98,6 @@ func (st *state) release() error {
 		close(stop)
 		<-done
 	}
-	return nil
 }
 
 func (st *state) sweepLoop(stop <-chan struct{}, done chan<- struct{}) {
@@ -121,7 +118,11 @@ func (st *state) sweepLoop(stop <-chan struct{}, done chan<- struct{}) {
 // out idle slots and publishes the live entry and ban counts.
 func (st *state) sweep(now int64) {
 	quiet := st.lim.window * nano
-	st.stopped, st.unbanned = st.stopped[:0], st.unbanned[:0]
+	// First the listed episodes whose slot is gone: the sweep below only
+	// finds the ones whose slot is still there.
+	t := st.lim.table
+	st.stopped = st.limits.lost(st.stopped[:0], func(key uint64) bool { return t.flagged(key, flagLimiting) })
+	st.unbanned = st.bans.lost(st.unbanned[:0], func(key uint64) bool { return t.flagged(key, flagBanned) })
 	banned := 0
 	live := st.lim.table.sweep(now, func(s *slot) {
 		switch {

@@ -24,8 +24,9 @@ type slot struct {
 }
 
 const (
-	flagLimiting uint32 = 1 << iota // client slot: its prefix is being limited (start was logged)
-	flagBanned                      // ban slot: its prefix is banned (ban was logged)
+	flagLimiting    uint32 = 1 << iota // client slot: its prefix is being limited (start was logged)
+	flagBanned                         // ban slot: its prefix is banned (ban was logged)
+	flagBanReplyDue                    // ban slot: the ban's first truncated reply is still to be sent
 )
 
 // set is a group of ways sharing one lock. Locks are per set, so two
@@ -107,6 +108,20 @@ func (t *table) acquire(h uint64, now int64) (s *slot, st *set, fresh, evicted b
 	return s, st, true, evicted
 }
 
+// advance moves s's clock to now and returns the time that elapsed since
+// its last update. Every query reads the clock before it takes its set's
+// lock, so on several cores a later reading can reach a slot before an
+// earlier one: the late one counts at the slot's time (nothing elapsed),
+// and a slot's time never goes back, so no interval is counted twice and
+// no window restarts. at is the time the update counts at.
+func (s *slot) advance(now int64) (at, elapsed int64) {
+	if now <= s.last {
+		return s.last, 0
+	}
+	elapsed, s.last = now-s.last, now
+	return now, elapsed
+}
+
 // idle reports whether s carries no state any more.
 func idle(s *slot, now int64) bool { return now >= s.expires }
 
@@ -146,4 +161,14 @@ func (t *table) find(h uint64) (*slot, *set) {
 	}
 	st.mu.Unlock()
 	return nil, nil
+}
+
+// flagged reports whether hash h has a slot with flag set.
+func (t *table) flagged(h uint64, flag uint32) bool {
+	s, st := t.find(h)
+	if s == nil {
+		return false
+	}
+	defer st.mu.Unlock()
+	return s.flags&flag != 0
 }
