@@ -30,11 +30,14 @@ var unreadable = netip.Prefix{}
 // The address is read by type, never from strings, through any wrappers
 // that carry the real client behind a proxy (the proxyproto plugin's
 // address unwraps to the PROXY header's source). The transport comes from
-// the socket the query really arrived on, never from a PROXY header, so a
-// spoofed datagram cannot claim to be TCP: listenerProves says the
+// the local end of the connection, never from the PROXY header's source,
+// so a spoofed datagram cannot claim to be TCP: listenerProves says the
 // listener's own transport proves addresses (DoT, DoH, gRPC, DoQ, DoH3); on
-// a plain DNS listener the query is TCP only if the local end of its socket
-// is a TCP address. Anything else counts as UDP: limits fail closed.
+// a plain DNS listener the query is TCP only if its local address is a TCP
+// address. Anything else counts as UDP: limits fail closed. (Behind a PROXY
+// load balancer a TCP connection's local address is the header's
+// destination, so a header can make TCP look like UDP, and limited, but a
+// datagram's local address is always its socket's.)
 func senderOf(w dns.ResponseWriter, listenerProves bool) (s sender, internal bool) {
 	s.udp = !listenerProves && !isTCP(w.LocalAddr())
 	var ip net.IP

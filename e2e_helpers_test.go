@@ -39,7 +39,9 @@ import (
 // testBackendName is a test-only plugin that answers like a failing backend:
 // for names whose first label is servfail, refused, formerr or notimp it
 // returns that rcode without writing, which is when CoreDNS's server writes
-// the reply itself.
+// the reply itself. For names whose first label is packed it has the rest
+// of the chain answer, and writes that answer as uncompressed bytes
+// (ResponseWriter.Write), as plugins that pack their own replies do.
 const testBackendName = "fgtestbackend"
 
 func TestMain(m *testing.M) {
@@ -83,7 +85,24 @@ func (b testBackend) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 	if rc, ok := backendRcodes[first]; ok {
 		return rc, nil
 	}
+	if first == "packed" {
+		w = packingWriter{w}
+	}
 	return plugin.NextOrFailure(b.Name(), b.next, ctx, w, r)
+}
+
+// packingWriter writes every message as uncompressed bytes.
+type packingWriter struct{ dns.ResponseWriter }
+
+func (p packingWriter) WriteMsg(m *dns.Msg) error {
+	c := *m
+	c.Compress = false
+	b, err := c.Pack()
+	if err != nil {
+		return err
+	}
+	_, err = p.Write(b)
+	return err
 }
 
 // frozenClock is a clock shared with server goroutines; it moves only when a
@@ -129,14 +148,15 @@ func startServer(t *testing.T, corefile string) *server {
 		t.Fatalf("starting CoreDNS: %v", err)
 	}
 	s.inst = inst
-	t.Cleanup(func() { // s.inst: the latest, after reloads
-		if !stopServer(s.inst) {
+	t.Cleanup(func() { // s.inst: the latest, after reloads; nil if the test stopped it
+		if s.inst != nil && !stopServer(s.inst) {
 			t.Errorf("CoreDNS did not stop within 10s")
 		}
 	})
-	// The first IPv4 listener (a block may also bind ::1).
+	// The first IPv4 plain DNS listener (a block may also bind ::1, and a
+	// DoQ or DoH3 listener has no TCP address).
 	for _, srv := range inst.Servers() {
-		if a, ok := srv.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() != nil {
+		if a, ok := srv.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() != nil && srv.Addr() != nil {
 			s.udp, s.tcp = srv.LocalAddr().String(), srv.Addr().String()
 			break
 		}

@@ -263,3 +263,40 @@ func TestE2EAnswerTooBigForTheBuffer(t *testing.T) {
 		})
 	}
 }
+
+// TestE2EMinimalAnyKeepsErrors: a minimal ANY answer is built from what the
+// rest of the chain holds for the name. When the chain fails without
+// writing (forward timing out, a backend returning SERVFAIL), that failure
+// is the answer, as it is for every other type: a synthesised HINFO with a
+// TTL of an hour would have resolvers cache a NOERROR for it.
+func TestE2EMinimalAnyKeepsErrors(t *testing.T) {
+	useFrozenClock(t)
+	srv := startServer(t, fmt.Sprintf(rrlCorefile, ""))
+	tests := []struct {
+		name  string
+		rcode int
+		hinfo bool
+	}{
+		{"servfail.example.org", dns.RcodeServerFailure, false},
+		{"refused.example.org", dns.RcodeRefused, false},
+		{"formerr.example.org", dns.RcodeFormatError, false},
+		{"notimp.example.org", dns.RcodeNotImplemented, false},
+		{"example.org", dns.RcodeSuccess, true}, // the name exists: HINFO, so the test can tell
+	}
+	// Each from its own /24: errors share one bucket per prefix.
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := udpExchange(t, fmt.Sprintf("127.0.%d.1", 94+i), srv.udp, query(tt.name, dns.TypeANY, uint16(i+1)), 2*time.Second)
+			if r == nil {
+				t.Fatal("no reply")
+			}
+			_, hinfo := firstHINFO(r)
+			if r.Rcode != tt.rcode || hinfo != tt.hinfo {
+				t.Errorf("rcode %s, HINFO %v; want %s, HINFO %v", dns.RcodeToString[r.Rcode], hinfo, dns.RcodeToString[tt.rcode], tt.hinfo)
+			}
+		})
+	}
+	if got := srv.scrape(t)[`coredns_floodguard_requests_total{action="minimal",reason="any"}`]; got != float64(len(tests)) {
+		t.Errorf("requests_total{minimal,any} = %v, want %d", got, len(tests))
+	}
+}

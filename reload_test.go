@@ -140,3 +140,76 @@ func waitServing(t *testing.T, srv *server) {
 		}
 	}
 }
+
+// TestE2EFailedReloadLeaksNothing: a reload whose new Corefile cannot
+// listen (a port already taken) fails after caddy has run the new
+// instance's startup, and caddy never shuts that instance down. Its
+// floodguard must leave nothing running or registered, and the running
+// instance must go on protecting as before.
+func TestE2EFailedReloadLeaksNothing(t *testing.T) {
+	useFrozenClock(t)
+	before := sweepers()
+	srv := startServer(t, fmt.Sprintf(rrlCorefile, ""))
+	flood := func(t *testing.T, from string) tally {
+		t.Helper()
+		return count(udpBurst(t, from, srv.udp, burst(3, same("www.example.org"), dns.TypeA), 400*time.Millisecond))
+	}
+	if got := flood(t, "127.0.31.1"); got != (tally{2, 1, 0}) {
+		t.Fatalf("before the reload: %v, want {2 1 0}", got)
+	}
+
+	// A port held by someone else, over UDP and TCP.
+	taken, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	port := taken.LocalAddr().(*net.UDPAddr).Port
+	takenTCP, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer takenTCP.Close()
+
+	// The floodguard block changed (a new state), and a second block on the
+	// taken port.
+	text := strings.NewReplacer("{port}", srv.port, "{metrics}", srv.metrics).Replace(fmt.Sprintf(rrlCorefile, "log-only")) +
+		fmt.Sprintf("example.net:%d {\n    bind 127.0.0.1\n    floodguard\n    whoami\n}\n", port)
+	serverMu.Lock()
+	_, err = srv.inst.Restart(caddy.CaddyfileInput{Contents: []byte(text), Filepath: "Corefile", ServerTypeName: "dns"})
+	serverMu.Unlock()
+	if err == nil {
+		t.Fatal("the reload onto a taken port succeeded")
+	}
+	t.Logf("reload failed as it should: %v", err)
+
+	if got := flood(t, "127.0.31.2"); got != (tally{0, 1, 2}) {
+		t.Errorf("after the failed reload: %v, want {0 1 2}: the running block still limits, with its state", got)
+	}
+	if n := sweepers() - before; n != 1 {
+		t.Errorf("%d sweepers running for this server, want 1", n)
+	}
+	registryMu.Lock()
+	states := 0
+	for key := range registry {
+		if strings.Contains(key, ":"+srv.port) || strings.Contains(key, fmt.Sprintf(":%d", port)) {
+			states++
+		}
+	}
+	registryMu.Unlock()
+	if states != 1 {
+		t.Errorf("%d registered states for this server, want 1", states)
+	}
+
+	// Stopped for good: nothing is left.
+	serverMu.Lock()
+	stopped := stopServer(srv.inst)
+	srv.inst = nil // stopped: a second stop would wait for good on the file plugin's reloader
+	serverMu.Unlock()
+	if !stopped {
+		t.Fatal("CoreDNS did not stop")
+	}
+	if n := sweepers() - before; n != 0 {
+		t.Errorf("%d sweepers left after the final shutdown, want 0", n)
+	}
+}

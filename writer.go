@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/pkg/edns"
 	"github.com/coredns/coredns/request"
 
 	"github.com/miekg/dns"
@@ -60,14 +61,15 @@ type limitWriter struct {
 
 // WriteMsg implements dns.ResponseWriter.
 func (w *limitWriter) WriteMsg(m *dns.Msg) error {
-	act, out := w.judge(m, wireLen(m), true)
+	act, out, packed := w.judge(m, wireLen(m), fromMsg)
 	switch {
 	case act == actionDropped:
 		return nil
 	case out == empty:
 		return w.ResponseWriter.WriteMsg(truncated(m))
 	case out == compressed:
-		return w.ResponseWriter.WriteMsg(compressedCopy(m))
+		_, err := w.ResponseWriter.Write(packed)
+		return err
 	}
 	return w.ResponseWriter.WriteMsg(m)
 }
@@ -77,31 +79,41 @@ func (w *limitWriter) WriteMsg(m *dns.Msg) error {
 // are when they fit.
 func (w *limitWriter) Write(b []byte) (int, error) {
 	m := new(dns.Msg)
-	readable := m.Unpack(b) == nil
-	if !readable {
+	from := fromBytes
+	if m.Unpack(b) != nil {
 		// Count it as an error response of this prefix; if it has to go
 		// out empty, the reply answers the client's question.
 		m = new(dns.Msg)
 		m.SetRcode(w.req, dns.RcodeServerFailure)
+		from = fromUnreadable
 	}
-	act, out := w.judge(m, len(b), readable)
+	act, out, packed := w.judge(m, len(b), from)
 	switch {
 	case act == actionDropped:
 		return len(b), nil
 	case out == empty:
 		return len(b), w.ResponseWriter.WriteMsg(truncated(m))
 	case out == compressed:
-		return len(b), w.ResponseWriter.WriteMsg(compressedCopy(m))
+		_, err := w.ResponseWriter.Write(packed)
+		return len(b), err
 	}
 	return w.ResponseWriter.Write(b)
 }
 
-// judge asks the limiter about m, of wire bytes as its plugin would send
-// it, counts the outcome and logs a prefix that has just started being
-// limited; out says how m goes out if it is not dropped. repackable says m
-// is the response itself, not a stand-in for bytes that cannot be read, and
-// so can be sent compressed.
-func (w *limitWriter) judge(m *dns.Msg, wire int, repackable bool) (act action, out shape) {
+// origin is how a response reached the writer.
+type origin uint8
+
+const (
+	fromMsg        origin = iota // WriteMsg: CoreDNS's server sizes it (adding an OPT) on the way out
+	fromBytes                    // Write: the bytes go out as they are
+	fromUnreadable               // Write, of bytes that are no DNS message
+)
+
+// judge asks the limiter about m, of wire bytes as its plugin wrote it,
+// counts the outcome and logs a prefix that has just started being
+// limited; out says how m goes out if it is not dropped, and packed holds
+// it compressed when it goes out so.
+func (w *limitWriter) judge(m *dns.Msg, wire int, from origin) (act action, out shape, packed []byte) {
 	w.written.Store(true)
 	f := w.f
 	c, name, qtype := classify(w.ctx, m, w.zone)
@@ -123,57 +135,84 @@ func (w *limitWriter) judge(m *dns.Msg, wire int, repackable bool) (act action, 
 	case actionSlipped:
 		out = empty
 	case actionSent:
-		out, size = w.fit(m, wire, repackable)
+		out, size, packed = w.fit(m, wire, from)
 		if out == empty {
 			act = actionTruncated
 		}
 	}
 	if out == empty {
-		size = slippedLen(m)
+		size = slippedLen(m) + addedOPTLen(w.req, m) // written as a message: the server sizes it
 	}
 	w.met.responses[act].Inc()
 	w.met.bytes[act].Add(float64(size))
-	return act, out
+	return act, out, packed
 }
 
 // fit says how m, of wire bytes as written, can go out within max-udp-size
 // and the client's UDP buffer, whichever is smaller, and how many bytes
-// that takes. CoreDNS sends a message uncompressed whenever that fits the
-// client's buffer, which the client (or a spoofer) chooses, so an answer
-// that fits max-udp-size only compressed is sent as a compressed copy. One
-// that does not fit even compressed goes out empty with TC=1: CoreDNS
-// would send as many records as fit, which the client discards before it
-// retries over TCP, so those bytes only amplify; BIND, Knot and NSD send
-// the empty reply too. In log-only mode only the client's buffer counts:
-// the cap is a decision, and log-only changes none.
-func (w *limitWriter) fit(m *dns.Msg, wire int, repackable bool) (shape, int) {
-	if wire <= dns.MinMsgSize {
-		return asWritten, wire // fits any client: no need to read its EDNS size
-	}
+// that takes on the wire.
+//
+// What counts is what reaches the wire. CoreDNS's server adds the query's
+// OPT record to a reply that has none, and sends a message uncompressed
+// whenever that fits the client's buffer, which the client (or a spoofer)
+// chooses: so an answer that fits only compressed is packed compressed here
+// and its bytes written. One that does not fit even compressed goes out
+// empty with TC=1: CoreDNS would send as many records as fit, which the
+// client discards before it retries over TCP, so those bytes only amplify;
+// BIND, Knot and NSD send the empty reply too. In log-only mode only the
+// client's buffer counts: the cap is a decision, and log-only changes none.
+func (w *limitWriter) fit(m *dns.Msg, wire int, from origin) (shape, int, []byte) {
 	state := request.Request{W: w.ResponseWriter, Req: w.req}
+	if from == fromMsg {
+		wire += addedOPTLen(w.req, m)
+	}
+	if wire <= dns.MinMsgSize {
+		return asWritten, wire, nil // fits any client: no need to read its EDNS size
+	}
 	size := state.Size()
 	if limit := w.f.cfg.maxUDPSize; limit < size && !w.f.cfg.logOnly {
 		size = limit
 	}
 	if wire <= size {
-		return asWritten, wire // the common case: no compression map
+		return asWritten, wire, nil // the common case: no compression map
 	}
-	if !repackable {
-		return empty, 0
+	if from == fromUnreadable || m.IsTsig() != nil {
+		return empty, 0, nil // no message to pack, or a signature packing would break
 	}
-	if n := compressedCopy(m).Len(); n <= size {
-		return compressed, n
+	c := m.Copy() // m belongs to another plugin
+	if from == fromMsg {
+		state.SizeAndDo(c)
 	}
-	return empty, 0
+	c.Compress = true
+	if c.Len() > size {
+		return empty, 0, nil
+	}
+	packed, err := c.Pack()
+	if err != nil || len(packed) > size {
+		return empty, 0, nil
+	}
+	return compressed, len(packed), packed
 }
 
-// compressedCopy is m to be sent compressed: a shallow copy, as m belongs
-// to another plugin.
-func compressedCopy(m *dns.Msg) *dns.Msg {
-	c := *m
-	c.Compress = true
-	return &c
+// addedOPTLen is how much CoreDNS's server adds to reply on its way out:
+// the query's OPT record (with the options CoreDNS copies), when the query
+// has one and the reply does not.
+func addedOPTLen(req, reply *dns.Msg) int {
+	o := req.IsEdns0()
+	if o == nil || reply.IsEdns0() != nil {
+		return 0
+	}
+	n := optHeaderLen
+	for _, opt := range o.Option {
+		if edns.SupportedOption(opt.Option()) { // rare: no option is, unless a plugin such as nsid says so
+			n += dns.Len(&dns.OPT{Hdr: dns.RR_Header{Name: "."}, Option: []dns.EDNS0{opt}}) - optHeaderLen
+		}
+	}
+	return n
 }
+
+// optHeaderLen is the size of an OPT record without options.
+const optHeaderLen = 11
 
 func actionFor(v verdict, logOnly bool) action {
 	switch {
