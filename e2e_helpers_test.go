@@ -218,9 +218,7 @@ func udpBurst(t *testing.T, from, to string, msgs []*dns.Msg, wait time.Duration
 		t.Fatalf("binding %s: %v", from, err)
 	}
 	defer conn.Close()
-	index := map[uint16]int{}
-	for i, m := range msgs {
-		index[m.Id] = i
+	for _, m := range msgs {
 		b, err := m.Pack()
 		if err != nil {
 			t.Fatal(err)
@@ -229,10 +227,22 @@ func udpBurst(t *testing.T, from, to string, msgs []*dns.Msg, wait time.Duration
 			t.Fatal(err)
 		}
 	}
+	return readReplies(t, conn, msgs, wait)
+}
+
+// readReplies reads the replies to msgs from conn, matched by id, until
+// each has one or wait has passed. A nil entry is a query that got no
+// reply.
+func readReplies(t *testing.T, conn *net.UDPConn, msgs []*dns.Msg, wait time.Duration) []*dns.Msg {
+	t.Helper()
+	index := map[uint16]int{}
+	for i, m := range msgs {
+		index[m.Id] = i
+	}
 	replies := make([]*dns.Msg, len(msgs))
 	buf := make([]byte, 65535)
 	conn.SetReadDeadline(time.Now().Add(wait))
-	for {
+	for got := 0; got < len(msgs); got++ {
 		n, err := conn.Read(buf)
 		if err != nil {
 			break // deadline: whatever did not come is silence

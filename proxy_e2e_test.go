@@ -73,9 +73,7 @@ func lbDatagrams(t *testing.T, lb, to string, heads [][]byte, msgs []*dns.Msg, w
 	}
 	defer conn.Close()
 	raddr := mustUDPAddr(t, to)
-	index := map[uint16]int{}
 	for i, m := range msgs {
-		index[m.Id] = i
 		b, err := m.Pack()
 		if err != nil {
 			t.Fatal(err)
@@ -84,25 +82,7 @@ func lbDatagrams(t *testing.T, lb, to string, heads [][]byte, msgs []*dns.Msg, w
 			t.Fatal(err)
 		}
 	}
-	replies := make([]*dns.Msg, len(msgs))
-	buf := make([]byte, 65535)
-	conn.SetReadDeadline(time.Now().Add(wait))
-	for got := 0; got < len(msgs); got++ {
-		n, err := conn.Read(buf)
-		if err != nil {
-			break // deadline: whatever did not come is silence
-		}
-		r := new(dns.Msg)
-		if err := r.Unpack(buf[:n]); err != nil {
-			t.Fatalf("unreadable reply: %v", err)
-		}
-		i, ok := index[r.Id]
-		if !ok || replies[i] != nil {
-			t.Fatalf("unexpected or duplicate reply id %d", r.Id)
-		}
-		replies[i] = r
-	}
-	return replies
+	return readReplies(t, conn, msgs, wait)
 }
 
 // lbStream opens one TCP connection from the load balancer, writes head and
