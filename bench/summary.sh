@@ -65,8 +65,10 @@ echo "| issue-4 target | measured | verdict |"
 echo "|---|---|---|"
 echo "| chain overhead < 300 ns/query | ${over_ns} ns (${fg_ns} - ${be_ns}) | $(verdict "$(calc "print ($over_ns < 300)")") |"
 # The backend-only baseline calls no plugin.NextOrFailure; floodguard calls
-# it once, and CoreDNS allocates one pluginWriter there: that is the 1.
-echo "| no allocation beyond NextOrFailure's one | +${over_a} allocs/op, +$((fg_b - be_b)) B/op | $(verdict "$(calc "print ($over_a <= 1)")") |"
+# it once, and CoreDNS allocates one pluginWriter there. The other is
+# floodguard's writer, made afresh for each answered query since issue 9:
+# a later plugin may keep it after the query is done.
+echo "| no allocation beyond NextOrFailure's one and the per-query writer (issue 9) | +${over_a} allocs/op, +$((fg_b - be_b)) B/op | $(verdict "$(calc "print ($over_a <= 2)")") |"
 echo "| decision, allow path: < 150 ns, 0 allocs | ${al_ns} ns, ${al_a} allocs | $(verdict "$(calc "print ($al_ns < 150 && $al_a == 0)")") |"
 echo "| decision, drop path: < 150 ns, 0 allocs | ${dr_ns} ns, ${dr_a} allocs | $(verdict "$(calc "print ($dr_ns < 150 && $dr_a == 0)")") |"
 # Two readings: cores deciding for different clients (the common case), and
