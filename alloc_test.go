@@ -30,9 +30,9 @@ func TestServeDNSAllocations(t *testing.T) {
 			c.limits.perSecond[classResponse] = 1000
 		}, 0, 2},
 		{"answer dropped by the response limit", func(c *config) { c.limits.slip = 0 }, 100, 2},
-		{"query dropped by queries-per-second", func(c *config) { c.qpsRate, c.qpsBurst, c.limits.slip = 1, 1, 0 }, 10, 0},
+		{"query dropped by queries-per-second", func(c *config) { c.qps, c.limits.slip = queryRate{1, 1}, 0 }, 10, 0},
 		{"query dropped by a ban", func(c *config) {
-			c.qpsRate, c.qpsBurst = 1, 1
+			c.qps = queryRate{1, 1}
 			c.ban = banConfig{limited: 1, within: 60 * nano, dur: 600 * nano}
 		}, 10, 0},
 	}

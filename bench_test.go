@@ -187,13 +187,47 @@ func BenchmarkChainResponseDropped(b *testing.B) {
 // BenchmarkChainQueryDropped: a flooding client dropped by queries-per-second
 // before the chain runs.
 func BenchmarkChainQueryDropped(b *testing.B) {
-	benchChain(b, benchFloodguard(func(c *config) { c.qpsRate, c.qpsBurst, c.limits.slip = 1, 1, 0 }))
+	benchChain(b, benchFloodguard(func(c *config) { c.qps, c.limits.slip = queryRate{1, 1}, 0 }))
 }
 
 // BenchmarkChainBanned: a banned client, dropped first of all.
 func BenchmarkChainBanned(b *testing.B) {
 	benchChain(b, benchFloodguard(func(c *config) {
-		c.qpsRate, c.qpsBurst = 1, 1
+		c.qps = queryRate{1, 1}
 		c.ban = banConfig{limited: 1, within: 60 * nano, dur: 600 * nano}
 	}))
 }
+
+// BenchmarkChainFloodguardCookie: as BenchmarkChainFloodguard, the client
+// bringing back a valid server cookie (and the reply carrying it), so the
+// difference is what cookies cost. A proven client is not response-limited,
+// so the clock can stand still (a running one would age the cookie).
+func BenchmarkChainFloodguardCookie(b *testing.B) {
+	cfg := defaultConfig()
+	cfg.zones = []string{"example.org."}
+	cfg.limits.perSecond[classResponse] = 1000
+	f := newFloodguard(cfg, newState("bench", cfg, func() int64 { return nano }))
+	f.Next = answerBackend{answerFor(query("www.example.org", dns.TypeA, 1))}
+	w := &benchWriter{addr: &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 40212}}
+	// Learn a cookie as a client would: a client cookie alone first.
+	first := &captureWriter{benchWriter: *w}
+	f.ServeDNS(context.Background(), first, withCookieOption(query("www.example.org", dns.TypeA, 1), "0102030405060708"))
+	ck := cookiesOf(first.msg)
+	if len(ck) != 1 {
+		b.Fatalf("no cookie learnt: %v", first.msg)
+	}
+	q := withCookieOption(query("www.example.org", dns.TypeA, 1), ck[0])
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		f.ServeDNS(ctx, w, q)
+	}
+}
+
+// captureWriter keeps the last message written.
+type captureWriter struct {
+	benchWriter
+	msg *dns.Msg
+}
+
+func (w *captureWriter) WriteMsg(m *dns.Msg) error { w.msg = m; return nil }

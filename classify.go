@@ -98,9 +98,36 @@ func wireLen(m *dns.Msg) int {
 	}
 	for _, sec := range [...][]dns.RR{m.Answer, m.Ns, m.Extra} {
 		for _, rr := range sec {
-			if rr != nil {
+			switch rr := rr.(type) {
+			case nil:
+			case *dns.OPT:
+				n += optLen(rr)
+			default:
 				n += dns.Len(rr)
 			}
+		}
+	}
+	return n
+}
+
+// optLen is the wire size of an OPT record. miekg/dns sizes an option by
+// packing it (the COOKIE option, kept as hexadecimal text, by decoding it
+// into a new slice); the common options are sized here from their fields.
+func optLen(o *dns.OPT) int {
+	n := optHeaderLen
+	for _, e := range o.Option {
+		n += 4
+		switch e := e.(type) {
+		case *dns.EDNS0_COOKIE:
+			n += len(e.Cookie) / 2
+		case *dns.EDNS0_NSID:
+			n += len(e.Nsid) / 2
+		case *dns.EDNS0_PADDING:
+			n += len(e.Padding)
+		case *dns.EDNS0_SUBNET:
+			n += 4 + (int(e.SourceNetmask)+7)/8
+		default:
+			n += dns.Len(&dns.OPT{Hdr: dns.RR_Header{Name: "."}, Option: []dns.EDNS0{e}}) - optHeaderLen - 4
 		}
 	}
 	return n

@@ -2,6 +2,7 @@ package floodguard
 
 import (
 	"context"
+	"net"
 	"strings"
 	"testing"
 
@@ -551,5 +552,28 @@ func TestTruncated(t *testing.T) {
 				t.Errorf("slippedLen = %d, want %d (packed length of truncated)", got, want)
 			}
 		})
+	}
+}
+
+// TestOptLen: the OPT record's size as floodguard computes it is the size
+// miekg/dns packs.
+func TestOptLen(t *testing.T) {
+	opts := [][]dns.EDNS0{
+		nil,
+		{&dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: "0102030405060708"}},
+		{&dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: "0102030405060708" + "01000000aabbccdd1122334455667788"}},
+		{&dns.EDNS0_NSID{Code: dns.EDNS0NSID, Nsid: "6e7331"}},
+		{&dns.EDNS0_NSID{Code: dns.EDNS0NSID}},
+		{&dns.EDNS0_PADDING{Padding: make([]byte, 37)}},
+		{&dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, Family: 1, SourceNetmask: 24, Address: net.IPv4(192, 0, 2, 0)}},
+		{&dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, Family: 2, SourceNetmask: 56, Address: net.ParseIP("2001:db8::")}},
+		{&dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, Family: 1, SourceNetmask: 0, Address: net.IPv4zero}},
+		{&dns.EDNS0_EXPIRE{Code: dns.EDNS0EXPIRE, Expire: 60}, &dns.EDNS0_TCP_KEEPALIVE{Code: dns.EDNS0TCPKEEPALIVE, Timeout: 10}},
+	}
+	for i, o := range opts {
+		opt := &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}, Option: o}
+		if got, want := optLen(opt), dns.Len(opt); got != want {
+			t.Errorf("options %d (%v): %d bytes, want %d", i, o, got, want)
+		}
 	}
 }

@@ -2,6 +2,8 @@ package floodguard
 
 import (
 	"net/netip"
+
+	"github.com/floodguard/floodguard/internal/cookie"
 )
 
 // Defaults. BIND leaves responses-per-second at 0 (off); floodguard must
@@ -91,10 +93,30 @@ type config struct {
 	rootMode      rootMode
 	authoritative []string // zones this server is authoritative for; nil: no recursion policy
 	recursion     []netip.Prefix
-	qpsRate       int64 // queries per second per prefix over UDP; 0 = unlimited
-	qpsBurst      int64
+	qps           queryRate // queries per second per prefix over UDP
 	ban           banConfig
+
+	cookies       cookieMode
+	cookieSecrets []cookie.Secret // from cookie-secret: the first makes cookies, the others are accepted too
+	cookieFile    string          // cookie-secret-file: secrets read (and re-read) from a file
+	cookieQPS     queryRate       // queries per second per address with a valid server cookie
+	cookieQPSSet  bool            // cookie-queries-per-second was given (else it follows queries-per-second)
 }
+
+// queryRate is a queries-per-second token bucket: BURST tokens, refilled
+// at RATE a second, full at first sight; a zero rate limits nothing.
+type queryRate struct{ rate, burst int64 }
+
+// cookieMode is the cookies option.
+type cookieMode uint8
+
+const (
+	cookiesOn      cookieMode = iota // answer cookies; a valid server cookie proves the address
+	cookiesOff                       // leave COOKIE options alone, as CoreDNS does
+	cookiesRequire                   // over UDP, only queries with a valid server cookie are answered
+)
+
+var cookieModes = map[string]cookieMode{"on": cookiesOn, "off": cookiesOff, "require": cookiesRequire}
 
 func defaultConfig() config {
 	return config{

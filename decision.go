@@ -10,10 +10,12 @@ const (
 	queryTruncated
 	queryMinimal
 	queryWouldDrop // log-only: any of the above, not carried out
+	queryBadCookie // BADCOOKIE with a fresh cookie
+	queryFormErr   // FORMERR: a malformed COOKIE option
 	numQueryActions
 )
 
-var queryActionNames = [numQueryActions]string{"dropped", "refused", "truncated", "minimal", "would_drop"}
+var queryActionNames = [numQueryActions]string{"dropped", "refused", "truncated", "minimal", "would_drop", "badcookie", "formerr"}
 
 func (a queryAction) String() string { return queryActionNames[a] }
 
@@ -26,9 +28,10 @@ const (
 	reasonRecursion
 	reasonQueries
 	reasonBanned
+	reasonCookie // the query's COOKIE option: malformed, bad, or missing where cookies are required
 	numReasons
 )
 
-var reasonNames = [numReasons]string{"any", "root", "recursion", "queries", "banned"}
+var reasonNames = [numReasons]string{"any", "root", "recursion", "queries", "banned", "cookie"}
 
 func (r reason) String() string { return reasonNames[r] }

@@ -262,6 +262,18 @@ func FuzzServeDNS(f *testing.F) {
 	long := strings.Repeat(strings.Repeat("a", 63)+".", 3) + strings.Repeat("b", 61)
 	f.Add(fuzzQuery(long, dns.TypeTXT, fuzzID(5, modeAnswer), true), false)
 	f.Add(fuzzQuery(`W\046eird\000.Example.ORG`, dns.TypeA, fuzzID(8, modePacked), false), false)
+	// COOKIE options: a client cookie alone, with a server cookie not ours,
+	// malformed; over UDP and TCP, against several backends.
+	for i, value := range []string{"0102030405060708", "0102030405060708" + "01000000aabbccdd1122334455667788", "010203"} {
+		for _, mode := range []int{modeAnswer, modeErrorRcode, modePacked, modeTwice, modeSilentOK} {
+			m := withCookieOption(query("www.example.org", dns.TypeA, fuzzID(4, mode)), value)
+			b, err := m.Pack()
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b, i%2 == 1)
+		}
+	}
 
 	f.Fuzz(func(t *testing.T, data []byte, tcp bool) {
 		var sel0, sel1 byte
@@ -279,25 +291,39 @@ func FuzzServeDNS(f *testing.F) {
 			be.mode = modeRaw
 		}
 		be.query = r
+		if len(r.Question) > 1 {
+			return // miekg/dns answers these FORMERR before CoreDNS sees them
+		}
 
 		cfg := fuzzConfig(sel0, sel1)
 		clk := &fakeClock{t: 1}
 		fg := newFloodguard(cfg, newState("fuzz", cfg, clk.now))
 		fg.Next = be
 
-		limited := remote.limited(tcp) && len(r.Question) > 0
-		if limited && sel0&0x80 != 0 {
-			limited = plugin.Zones(cfg.zones).Matches(r.Question[0].Name) != ""
-		}
+		inZones := len(r.Question) > 0 && (sel0&0x80 == 0 || plugin.Zones(cfg.zones).Matches(r.Question[0].Name) != "")
+		limited := remote.limited(tcp) && inZones
+		var qc queryCookie
+		qc.read(r)
+		// A query with a COOKIE option, from a client with an address, gets
+		// floodguard's cookie in every reply: checked on its own terms.
+		cookied := qc.kind != cookieNone && inZones && remote.limited(false)
 
 		orig := bytes.Clone(data)
 		for range fuzzRepeats {
 			be.writes = be.writes[:0]
 			w := &fuzzWriter{remote: remote.addr(tcp), tcp: tcp}
-			rcode, _ := fg.ServeDNS(context.Background(), w, r)
-			if limited {
+			// A query of its own each time: sizing a reply (CoreDNS's
+			// SizeAndDo) strips the query's OPT of the options it does not
+			// copy, COOKIE among them, as the server does to every query.
+			q := r.Copy()
+			be.query = q
+			rcode, _ := fg.ServeDNS(context.Background(), w, q)
+			switch {
+			case cookied:
+				checkCookied(t, be, w, rcode, r, qc)
+			case limited:
 				checkLimited(t, be, w, rcode, r)
-			} else {
+			default:
 				checkTransparent(t, remote.name, be, w, rcode)
 			}
 			for i, bw := range be.writes {
@@ -344,7 +370,7 @@ func fuzzConfig(sel0, sel1 byte) config {
 		cfg.anyMode, cfg.anyPerMinute = anyMinimal, 1
 	}
 	if sel0&0x40 != 0 {
-		cfg.qpsRate, cfg.qpsBurst = 2, 3
+		cfg.qps = queryRate{2, 3}
 		cfg.ban = banConfig{limited: 3, within: int64(time.Second), dur: int64(10 * time.Second)}
 	}
 	return cfg
@@ -406,6 +432,75 @@ func checkLimited(t *testing.T, be *fuzzBackend, w *fuzzWriter, rcode int, r *dn
 			t.Fatalf("limited query: reply %d is not the backend's message, nor a TC=1 copy of it, nor a small reply of floodguard's: %v\n%v", i, err, got.msg)
 		}
 	}
+}
+
+// checkCookied: a query with a COOKIE option gets at most one reply per
+// backend write (one if none), never a second from CoreDNS's server; a
+// malformed option gets FORMERR; every other reply carries exactly one
+// COOKIE option, with the client's cookie, and is the backend's answer
+// (bar its OPT record), a TC=1 copy of it, or a small reply of floodguard's.
+func checkCookied(t *testing.T, be *fuzzBackend, w *fuzzWriter, rcode int, r *dns.Msg, qc queryCookie) {
+	t.Helper()
+	if !plugin.ClientWrite(rcode) {
+		t.Fatalf("query with a cookie: returned rcode %d, so the server would write a reply without our cookie", rcode)
+	}
+	if n := max(1, len(be.writes)); len(w.writes) > n {
+		t.Fatalf("query with a cookie: %d replies, want at most %d", len(w.writes), n)
+	}
+	for i, got := range w.writes {
+		m := got.msg
+		if got.isRaw {
+			m = new(dns.Msg)
+			if err := m.Unpack(got.raw); err != nil {
+				t.Fatalf("reply %d: unreadable bytes", i)
+			}
+		}
+		if qc.kind == cookieMalformed {
+			if m.Rcode != dns.RcodeFormatError {
+				t.Fatalf("malformed COOKIE: reply %d has rcode %s, want FORMERR", i, dns.RcodeToString[m.Rcode])
+			}
+			continue
+		}
+		ck := cookiesOf(m)
+		if len(ck) != 1 || len(ck[0]) != 2*cookieLen || !strings.HasPrefix(ck[0], strings.ToLower(qc.text[:16])) {
+			t.Fatalf("reply %d: cookies %v, want exactly one with the client cookie %s", i, ck, qc.text[:16])
+		}
+		if ownReply(fuzzWrite{msg: m}, r) == nil {
+			continue
+		}
+		matched := false
+		for _, bw := range be.writes {
+			orig := bw.msg
+			if bw.isRaw {
+				if orig = new(dns.Msg); orig.Unpack(bw.raw) != nil {
+					continue
+				}
+			}
+			if sameContent(m, orig) || (m.Truncated && len(m.Answer)+len(m.Ns) == 0 && sameQuestion(m.Question, orig.Question)) {
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			t.Fatalf("reply %d is not the backend's answer, a TC=1 copy of it, or a small reply of floodguard's:\n%v", i, m)
+		}
+	}
+}
+
+// sameContent reports whether a and b are the same answer, OPT records apart.
+func sameContent(a, b *dns.Msg) bool {
+	strip := func(m *dns.Msg) string {
+		c := *m
+		c.Extra = nil
+		for _, rr := range m.Extra {
+			if rr.Header().Rrtype != dns.TypeOPT {
+				c.Extra = append(c.Extra, rr)
+			}
+		}
+		c.Rcode &= 0xf
+		return c.String()
+	}
+	return strip(a) == strip(b)
 }
 
 // ownReply checks a reply floodguard made itself: it answers r and carries
@@ -556,7 +651,7 @@ func FuzzParse(f *testing.F) {
 		if n := cfg.anyPerMinute; n < 0 || n > maxAnyPerMinute {
 			t.Fatalf("%q: any-per-minute %d outside 0..%d", text, n, maxAnyPerMinute)
 		}
-		if r, b := cfg.qpsRate, cfg.qpsBurst; r < 0 || r > maxQPS || b < 0 || b > maxQPS || (r == 0) != (b == 0) {
+		if r, b := cfg.qps.rate, cfg.qps.burst; r < 0 || r > maxQPS || b < 0 || b > maxQPS || (r == 0) != (b == 0) {
 			t.Fatalf("%q: queries-per-second %d burst %d outside 1..%d (or both 0)", text, r, b, maxQPS)
 		}
 		if b := cfg.ban; b.limited != 0 && (b.limited < 1 || b.limited > maxBanCount ||

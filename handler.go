@@ -12,7 +12,7 @@ import (
 )
 
 // ServeDNS implements plugin.Handler. This is the whole decision path of a
-// query, in order; the response decision itself is limitWriter.judge.
+// query, in order; the response decision itself is replyWriter.judge.
 func (f *Floodguard) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	zone, ok := f.match(r)
 	if !ok {
@@ -25,22 +25,53 @@ func (f *Floodguard) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 		// No sender: an internal query (cache prefetch).
 		return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
 	}
-	if !client.udp {
-		w = &provenWriter{ResponseWriter: w, count: met.tcpResponses}
+	q := inflight{ctx: ctx, w: w, r: r, met: met, zone: zone, now: -1}
+	exempt := client.udp && f.exempt(client.addr)
+	if f.cfg.cookies != cookiesOff {
+		if len(r.Extra) > 0 { // an OPT record may hold a COOKIE
+			f.readCookie(&q, client.addr)
+		}
+		met.cookies[q.cookie.kind].Inc()
 	}
-	q := inflight{ctx: ctx, w: w, r: r, met: met, zone: zone}
-	// Only UDP can be spoofed, so only UDP is limited; TCP clients have
-	// proved their address. Exempt clients are trusted with every limit.
-	q.limited = client.udp && !f.exempt(client.addr)
-	if !q.limited && !f.policyApplies() {
-		return f.answer(&q)
+	// Only UDP can be spoofed, so only UDP is limited; TCP clients, and UDP
+	// clients that bring back a valid server cookie, have proved their
+	// address. Exempt clients are trusted with every limit.
+	q.proven = !client.udp
+	q.capped = client.udp && !exempt
+	q.limited = q.capped && q.cookie.kind != cookieValid
+	if !q.capped && !q.proven && !q.cookied() && !f.policyApplies() {
+		return f.answer(&q) // exempt: nothing to do
 	}
 	qn := r.Question[0]
-	if q.limited {
-		q.now = f.now()
-		q.prefix = prefixOf(client.addr, f.cfg.v4Bits, f.cfg.v6Bits)
+	if q.capped {
+		q.clock(f)
 		met.requestBytes.Add(float64(wireLen(r)))
+	}
+	if q.limited {
+		q.prefix = prefixOf(client.addr, f.cfg.v4Bits, f.cfg.v6Bits)
+	}
 
+	// 0. Cookies (RFC 7873): a malformed option gets FORMERR; over UDP, a
+	// server cookie that is stale or not ours gets BADCOOKIE and a fresh
+	// one (limited as an error), and in require mode so does every query
+	// without a valid one (TC=1 if it has no cookie at all).
+	if q.cookie.kind == cookieMalformed && f.act(&q, queryFormErr, reasonCookie) {
+		return dns.RcodeSuccess, nil
+	}
+	if client.udp && q.cookie.kind == cookieBad && f.act(&q, queryBadCookie, reasonCookie) {
+		return dns.RcodeSuccess, nil
+	}
+	if f.cfg.cookies == cookiesRequire && q.capped && q.cookie.kind != cookieValid {
+		act := queryTruncated
+		if q.cookied() {
+			act = queryBadCookie
+		}
+		if f.act(&q, act, reasonCookie) {
+			return dns.RcodeSuccess, nil
+		}
+	}
+
+	if q.limited {
 		// 1. Banned prefixes: dropped before any other work, but for one
 		// truncated reply a second, so a real resolver there moves to TCP.
 		if f.lim.ban.limited > 0 {
@@ -54,21 +85,12 @@ func (f *Floodguard) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 				}
 			}
 		}
-		// 2. Queries per second per prefix.
-		if f.lim.qpsRate > 0 {
-			v, evicted := f.lim.allowQuery(q.now, q.prefix)
-			countEvicted(met, evicted)
-			if v != verdictSend {
-				f.overLimit(q.now, q.prefix, met)
-				act := queryDropped
-				if v == verdictSlip {
-					act = queryTruncated
-				}
-				if f.act(&q, act, reasonQueries) {
-					return dns.RcodeSuccess, nil
-				}
-			}
-		}
+	}
+	// 2. Queries per second: per prefix for limited clients; per address,
+	// at an allowance of their own, for clients proven by a cookie (else a
+	// flooder that does not spoof would skip every limit with one).
+	if q.capped && f.queryLimited(&q, client.addr) {
+		return dns.RcodeSuccess, nil
 	}
 
 	// 3. Policy: root queries and recursion (RFC 5358), for clients not
@@ -113,84 +135,164 @@ func (f *Floodguard) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 		}
 	}
 
-	// 5. The answer, rate limited as it is written (limitWriter.judge).
+	// 5. The answer, rate limited as it is written (replyWriter.judge).
 	return f.answer(&q)
+}
+
+// queryLimited applies the queries-per-second limits to q and reports
+// whether it handled the query (dropped or slipped it).
+func (f *Floodguard) queryLimited(q *inflight, addr netip.Addr) bool {
+	kind, rate, p := byte(queryKind), f.lim.qps, q.prefix
+	if !q.limited { // proven by a cookie: the exact address
+		kind, rate, p = cookieQueryKind, f.lim.cookieQPS, prefixOf(addr, 32, 128)
+	}
+	if rate.rate == 0 {
+		return false
+	}
+	v, evicted := f.lim.allowQuery(q.now, p, kind, rate)
+	countEvicted(q.met, evicted)
+	if v == verdictSend {
+		return false
+	}
+	if q.limited {
+		f.overLimit(q.now, q.prefix, q.met)
+	}
+	act := queryDropped
+	if v == verdictSlip {
+		act = queryTruncated
+	}
+	return f.act(q, act, reasonQueries)
 }
 
 // inflight is one query on its way through ServeDNS.
 type inflight struct {
 	ctx     context.Context
-	w       dns.ResponseWriter // the client's writer (counting, if its transport proved the address)
+	w       dns.ResponseWriter // the client's writer
 	r       *dns.Msg
 	met     *serverMetrics
 	zone    string
-	limited bool // a UDP client that is not exempt: every limit applies
-	now     int64
+	limited bool  // plain UDP, not exempt, no valid cookie: every limit applies
+	capped  bool  // plain UDP, not exempt: max-udp-size applies, and the UDP counters count it
+	proven  bool  // a transport that proves the address (TCP, DoT, DoQ, ...)
+	now     int64 // the clock, read once (-1: not yet)
 	prefix  netip.Prefix
-	lw      *limitWriter // made on first need, so that queries dropped early allocate nothing
+	cookie  queryCookie
+	rw      *replyWriter // made on first need, so that queries dropped early allocate nothing
 }
 
-// out is where replies to q go: through the limiter for a limited client.
+// clock reads the clock for q, once.
+func (q *inflight) clock(f *Floodguard) {
+	if q.now < 0 {
+		q.now = f.now()
+	}
+}
+
+// cookied reports whether q's replies carry a cookie of ours.
+func (q *inflight) cookied() bool {
+	return q.cookie.kind == cookieClient || q.cookie.kind == cookieValid || q.cookie.kind == cookieBad
+}
+
+// readCookie reads q's COOKIE option and checks its server cookie for the
+// client at addr. A client of an address type floodguard cannot read gets
+// no cookie: there is no address to make it for.
+func (f *Floodguard) readCookie(q *inflight, addr netip.Addr) {
+	q.cookie.read(q.r)
+	if q.cookie.kind == cookieClient {
+		if !addr.IsValid() {
+			q.cookie.kind = cookieNone
+		} else {
+			q.clock(f)
+			f.judgeCookie(&q.cookie, addr, f.cookieTime(q.now))
+		}
+	}
+}
+
+// out is where replies to q go: through a replyWriter when floodguard has
+// anything to do with them.
 func (q *inflight) out(f *Floodguard) dns.ResponseWriter {
-	if !q.limited {
+	if !q.capped && !q.proven && !q.cookied() {
 		return q.w
 	}
-	if q.lw == nil {
-		q.lw = &limitWriter{ResponseWriter: q.w, f: f, ctx: q.ctx, req: q.r, met: q.met, zone: q.zone, prefix: q.prefix, now: q.now}
+	if q.rw == nil {
+		q.rw = &replyWriter{ResponseWriter: q.w, f: f, ctx: q.ctx, req: q.r, met: q.met, zone: q.zone, prefix: q.prefix, now: q.now,
+			limited: q.limited, capped: q.capped, proven: q.proven, cookie: q.cookie.reply}
 	}
-	return q.lw
+	return q.rw
 }
 
 // answer hands q to the next plugin. Errors the next plugin returns without
 // writing are written by CoreDNS's server itself, outside any wrapper: for
-// a limited client floodguard writes (or drops) them here instead, through
-// the limiter, and tells the server the reply is taken care of.
+// a limited client, or one whose reply must carry our cookie, floodguard
+// writes (or drops) them here instead, and tells the server the reply is
+// taken care of.
 func (f *Floodguard) answer(q *inflight) (int, error) {
 	w := q.out(f)
 	rcode, err := plugin.NextOrFailure(f.Name(), f.Next, q.ctx, w, q.r)
 	if plugin.ClientWrite(rcode) {
 		return rcode, err
 	}
-	switch w := w.(type) {
-	case *limitWriter:
-		if !w.written.Load() {
-			w.writeError(rcode)
+	rw, ok := w.(*replyWriter)
+	switch {
+	case !ok:
+	case rw.limited || rw.cookie != "":
+		if !rw.written.Load() {
+			rw.writeError(rcode)
 		}
-		rcode = dns.RcodeSuccess
-	case *provenWriter:
-		if !w.written.Load() {
-			w.count.Inc() // the server writes it
-		}
+		rcode = dns.RcodeSuccess // written here, or already: the server must not write another
+	case rw.proven && !rw.written.Load():
+		rw.met.tcpResponses.Inc() // the server writes it
 	}
 	return rcode, err
 }
 
 // act counts a decision taken on a query and carries out its reply, if it
-// has one: REFUSED or a truncated (TC=1) reply (a minimal ANY answer is the
-// caller's). Replies to limited clients are response-rate-limited like any
-// other. In log-only mode it only counts, and reports false: the query goes
-// on as if nothing were decided.
+// has one: REFUSED, FORMERR, BADCOOKIE or a truncated (TC=1) reply (a
+// minimal ANY answer is the caller's). A slip of a query that brought a
+// client cookie is BADCOOKIE with a fresh cookie instead of TC=1: the
+// client asks again at once over UDP, and is proven. Replies to limited
+// clients are response-rate-limited like any other. In log-only mode it
+// only counts, and reports false: the query goes on as if nothing were
+// decided.
 func (f *Floodguard) act(q *inflight, act queryAction, why reason) bool {
 	if f.cfg.logOnly {
 		q.met.requests[queryWouldDrop][why].Inc()
 		return false
 	}
+	slip := act == queryTruncated && (why == reasonQueries || why == reasonBanned)
+	if slip && q.cookie.kind == cookieClient {
+		act = queryBadCookie
+	}
 	q.met.requests[act][why].Inc()
+	var m *dns.Msg
 	switch act {
 	case queryRefused:
-		m := new(dns.Msg)
+		m = new(dns.Msg)
 		m.SetRcode(q.r, dns.RcodeRefused)
-		writeReply(q.out(f), q.r, m)
+	case queryFormErr:
+		m = new(dns.Msg)
+		m.SetRcode(q.r, dns.RcodeFormatError)
+	case queryBadCookie:
+		m = badCookie(q.r)
 	case queryTruncated:
-		m := new(dns.Msg)
+		m = new(dns.Msg)
 		m.SetReply(q.r)
 		m.Truncated = true
-		w := q.out(f)
-		if why == reasonBanned {
-			w = q.w // the ban's own reply is not response-limited
-		}
-		writeReply(w, q.r, m)
+	default:
+		return true
 	}
+	w := q.out(f)
+	if why == reasonBanned {
+		// The ban's own reply is not response-limited.
+		state := request.Request{W: q.w, Req: q.r}
+		state.SizeAndDo(m)
+		if rw, ok := w.(*replyWriter); ok {
+			rw.send(m)
+		} else {
+			q.w.WriteMsg(m)
+		}
+		return true
+	}
+	writeReply(w, q.r, m)
 	return true
 }
 
@@ -241,10 +343,10 @@ func writeReply(w dns.ResponseWriter, r, m *dns.Msg) {
 	w.WriteMsg(m)
 }
 
-// unwrap returns the writer beneath floodguard's limitWriter.
+// unwrap returns the writer beneath floodguard's replyWriter.
 func unwrap(w dns.ResponseWriter) dns.ResponseWriter {
-	if lw, ok := w.(*limitWriter); ok {
-		return lw.ResponseWriter
+	if rw, ok := w.(*replyWriter); ok {
+		return rw.ResponseWriter
 	}
 	return w
 }

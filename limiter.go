@@ -26,20 +26,22 @@ type limits struct {
 
 // Key kinds of the per-prefix slots, set apart from the response classes.
 const (
-	clientKind = byte(numClasses) + iota // all-per-second and the limiting state
-	queryKind                            // queries-per-second token bucket
-	anyKind                              // any-per-minute window
-	banKind                              // ban state
+	clientKind      = byte(numClasses) + iota // all-per-second and the limiting state
+	queryKind                                 // queries-per-second token bucket
+	cookieQueryKind                           // cookie-queries-per-second token bucket, per address
+	anyKind                                   // any-per-minute window
+	banKind                                   // ban state
 )
 
 // limiter applies response rate limiting, query limits and bans over one
 // table.
 type limiter struct {
 	limits
-	qpsRate, qpsBurst int64
-	anyPerMinute      int
-	ban               banConfig
-	table             *table
+	qps          queryRate // per prefix
+	cookieQPS    queryRate // per address, for clients with a valid server cookie
+	anyPerMinute int
+	ban          banConfig
+	table        *table
 }
 
 // decision is the limiter's answer for one response.

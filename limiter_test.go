@@ -222,9 +222,9 @@ func TestLimiterLateReadings(t *testing.T) {
 			return l.decide(now, clientA, classResponse, "www.example.org.", dns.TypeA).verdict == verdictSend
 		}},
 		{"queries-per-second", 200 * time.Millisecond, func(l *limiter) {
-			l.qpsRate, l.qpsBurst = 4, 6
+			l.qps = queryRate{4, 6}
 		}, func(l *limiter, now int64) bool {
-			v, _ := l.allowQuery(now, clientA)
+			v, _ := l.allowQuery(now, clientA, queryKind, l.qps)
 			return v == verdictSend
 		}},
 		{"any-per-minute", 10 * time.Second, func(l *limiter) {

@@ -78,6 +78,13 @@ var (
 		Help:      "Size of the UDP responses floodguard saw, by what it did with them.",
 	}, []string{"server", "action"})
 
+	cookiesTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: subsystem,
+		Name:      "cookies_total",
+		Help:      "Queries floodguard saw, by what their DNS COOKIE option was: missing, malformed, client_only, valid or bad.",
+	}, []string{"server", "result"})
+
 	tcpResponses = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace,
 		Subsystem: subsystem,
@@ -95,6 +102,7 @@ type serverMetrics struct {
 	provesAddress bool
 
 	tcpResponses prometheus.Counter
+	cookies      [numCookieKinds]prometheus.Counter
 	responses    [numActions]prometheus.Counter
 	bytes        [numActions]prometheus.Counter
 	limited      [numClasses]prometheus.Counter
@@ -121,6 +129,9 @@ func newServerMetrics(server string) *serverMetrics {
 		for r := reason(0); r < numReasons; r++ {
 			m.requests[a][r] = requestsTotal.WithLabelValues(server, a.String(), r.String())
 		}
+	}
+	for k := cookieKind(0); k < numCookieKinds; k++ {
+		m.cookies[k] = cookiesTotal.WithLabelValues(server, k.String())
 	}
 	for a := action(0); a < numActions; a++ {
 		m.responses[a] = responsesTotal.WithLabelValues(server, a.String())

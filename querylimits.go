@@ -4,20 +4,20 @@ import (
 	"net/netip"
 )
 
-// allowQuery takes a token from prefix p's queries-per-second bucket (BURST
-// tokens, refilled at RATE a second, full at first sight). An over-limit
-// query is dropped, or slipped per `slip`.
-func (l *limiter) allowQuery(now int64, p netip.Prefix) (v verdict, evicted bool) {
-	s, st, fresh, evicted := l.table.acquire(l.key(queryKind, p, 0, ""), now)
-	full := l.qpsBurst * nano
+// allowQuery takes a token from the token bucket qr of kind (queryKind per
+// prefix, cookieQueryKind per address) of p. An over-limit query is
+// dropped, or slipped per `slip`.
+func (l *limiter) allowQuery(now int64, p netip.Prefix, kind byte, qr queryRate) (v verdict, evicted bool) {
+	s, st, fresh, evicted := l.table.acquire(l.key(kind, p, 0, ""), now)
+	full := qr.burst * nano
 	if fresh {
 		s.balance = full
 	}
 	// Bounding elapsed keeps elapsed*rate from overflowing: by then the
 	// bucket is full anyway.
 	at, elapsed := s.advance(now)
-	elapsed = min(elapsed, full/l.qpsRate+nano)
-	s.balance = min(full, s.balance+elapsed*l.qpsRate)
+	elapsed = min(elapsed, full/qr.rate+nano)
+	s.balance = min(full, s.balance+elapsed*qr.rate)
 	if s.balance >= nano {
 		s.balance -= nano
 		s.slips = 0
@@ -27,7 +27,7 @@ func (l *limiter) allowQuery(now int64, p netip.Prefix) (v verdict, evicted bool
 			v = verdictSlip
 		}
 	}
-	s.expires = at + (full-s.balance)/l.qpsRate + 1 // full again: as good as a fresh slot
+	s.expires = at + (full-s.balance)/qr.rate + 1 // full again: as good as a fresh slot
 	st.mu.Unlock()
 	return v, evicted
 }

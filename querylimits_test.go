@@ -41,11 +41,11 @@ func TestAllowAnySlidingMinute(t *testing.T) {
 
 func TestAllowQueryTokenBucket(t *testing.T) {
 	l := newTestLimiter(bindLimits())
-	l.qpsRate, l.qpsBurst, l.slip = 5, 10, 2
+	l.qps, l.slip = queryRate{5, 10}, 2
 	clk := &fakeClock{t: 1}
 	count := func(n int) (sent, slipped, dropped int) {
 		for range n {
-			v, _ := l.allowQuery(clk.now(), clientA)
+			v, _ := l.allowQuery(clk.now(), clientA, queryKind, l.qps)
 			switch v {
 			case verdictSend:
 				sent++

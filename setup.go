@@ -12,6 +12,8 @@ import (
 	"github.com/coredns/coredns/plugin"
 	clog "github.com/coredns/coredns/plugin/pkg/log"
 
+	"github.com/floodguard/floodguard/internal/cookie"
+
 	"github.com/miekg/dns"
 )
 
@@ -178,20 +180,43 @@ func parse(c *caddy.Controller) (config, error) {
 					cfg.recursion = append(cfg.recursion, p)
 				}
 			case "queries-per-second":
-				if len(vals) != 1 && len(vals) != 2 {
-					return cfg, c.Errf("queries-per-second: needs RATE and an optional BURST, got %d values", len(vals))
-				}
-				rate, err := oneInt(c, opt, vals[:1], 1, maxQPS)
+				qr, err := rateAndBurst(c, opt, vals)
 				if err != nil {
 					return cfg, err
 				}
-				burst := rate
-				if len(vals) == 2 {
-					if burst, err = oneInt(c, opt, vals[1:], 1, maxQPS); err != nil {
-						return cfg, err
-					}
+				cfg.qps = qr
+			case "cookie-queries-per-second":
+				qr, err := rateAndBurst(c, opt, vals)
+				if err != nil {
+					return cfg, err
 				}
-				cfg.qpsRate, cfg.qpsBurst = int64(rate), int64(burst)
+				cfg.cookieQPS, cfg.cookieQPSSet = qr, true
+			case "cookies":
+				m, err := oneOf(c, opt, vals, cookieModes, "on, off, require")
+				if err != nil {
+					return cfg, err
+				}
+				cfg.cookies = m
+			case "cookie-secret":
+				if len(vals) == 0 {
+					return cfg, c.Errf("cookie-secret: needs at least one secret of 32 hexadecimal digits")
+				}
+				for i, v := range vals {
+					sec, err := cookie.ParseSecret(v)
+					if err != nil {
+						// The value is a secret: never repeat it.
+						return cfg, c.Errf("cookie-secret: secret %d is not 32 hexadecimal digits", i+1)
+					}
+					cfg.cookieSecrets = append(cfg.cookieSecrets, sec)
+				}
+			case "cookie-secret-file":
+				if len(vals) != 1 {
+					return cfg, c.Errf("cookie-secret-file: needs one PATH, got %d values", len(vals))
+				}
+				if _, err := readSecretFile(vals[0]); err != nil {
+					return cfg, c.Errf("cookie-secret-file: %v", err)
+				}
+				cfg.cookieFile = vals[0]
 			case "ban":
 				if len(vals) != 3 {
 					return cfg, c.Errf("ban: needs LIMITED WITHIN FOR (e.g. ban 100 60s 10m), got %d values", len(vals))
@@ -230,12 +255,54 @@ func parse(c *caddy.Controller) (config, error) {
 		}
 	}
 	cfg.limits.perSecond = rates
+	if err := validate(c, &cfg, seen); err != nil {
+		return cfg, err
+	}
 	// Root queries are refused by default where the server says what it is
 	// authoritative for and the root is not among it.
 	if !seen["root"] && cfg.authoritative != nil && !slices.Contains(cfg.authoritative, ".") {
 		cfg.rootMode = rootRefuse
 	}
 	return cfg, nil
+}
+
+// validate checks the rules that span options, and fills in defaults that
+// depend on other options.
+func validate(c *caddy.Controller, cfg *config, seen map[string]bool) error {
+	if seen["cookie-secret"] && seen["cookie-secret-file"] {
+		return c.Errf("cookie-secret and cookie-secret-file: give one or the other")
+	}
+	if cfg.cookies == cookiesOff {
+		for _, opt := range []string{"cookie-secret", "cookie-secret-file", "cookie-queries-per-second"} {
+			if seen[opt] {
+				return c.Errf("%s: cookies are off", opt)
+			}
+		}
+	}
+	// A client with a valid cookie skips the response limits, but not the
+	// query limits: by default it has the per-prefix allowance to itself.
+	if !cfg.cookieQPSSet {
+		cfg.cookieQPS = cfg.qps
+	}
+	return nil
+}
+
+// rateAndBurst reads RATE [BURST] (BURST defaults to RATE).
+func rateAndBurst(c *caddy.Controller, opt string, vals []string) (queryRate, error) {
+	if len(vals) != 1 && len(vals) != 2 {
+		return queryRate{}, c.Errf("%s: needs RATE and an optional BURST, got %d values", opt, len(vals))
+	}
+	rate, err := oneInt(c, opt, vals[:1], 1, maxQPS)
+	if err != nil {
+		return queryRate{}, err
+	}
+	burst := rate
+	if len(vals) == 2 {
+		if burst, err = oneInt(c, opt, vals[1:], 1, maxQPS); err != nil {
+			return queryRate{}, err
+		}
+	}
+	return queryRate{int64(rate), int64(burst)}, nil
 }
 
 // banDuration reads a ban's WITHIN or FOR: a Go duration from 1s to 24h.

@@ -2,6 +2,7 @@ package floodguard
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,6 +18,9 @@ type state struct {
 	bans    *eventLog // bans and their expiry
 	metrics metricsCache
 	now     func() int64 // clock in ns; injectable so tests of rates are exact
+
+	cookies     cookieKeys
+	cookieEpoch atomic.Int64 // wall-clock seconds at the clock's zero, for cookie timestamps
 
 	refs     int // instances holding this state; guarded by registryMu
 	stop     chan struct{}
@@ -48,12 +52,12 @@ func newState(key string, cfg config, now func() int64) *state {
 	if cfg.logOnly {
 		limiting, banning = "would limit", "would ban"
 	}
-	return &state{
+	st := &state{
 		key: key,
 		lim: limiter{
 			limits:       cfg.limits,
-			qpsRate:      cfg.qpsRate,
-			qpsBurst:     cfg.qpsBurst,
+			qps:          cfg.qps,
+			cookieQPS:    cfg.cookieQPS,
 			anyPerMinute: cfg.anyPerMinute,
 			ban:          cfg.ban,
 			table:        newTable(cfg.maxTableSize),
@@ -62,6 +66,9 @@ func newState(key string, cfg config, now func() int64) *state {
 		bans:   newEventLog("ban ended ("+banning+") for", banning+" %d more prefixes (not listed)"),
 		now:    now,
 	}
+	st.initCookies(cfg)
+	st.syncCookieTime()
+	return st
 }
 
 // sweepInterval is how often the table is swept for stopped limits, idle
@@ -117,6 +124,8 @@ func (st *state) sweepLoop(stop <-chan struct{}, done chan<- struct{}) {
 // sweep logs prefixes that stopped being limited and bans that ended, ages
 // out idle slots and publishes the live entry and ban counts.
 func (st *state) sweep(now int64) {
+	st.syncCookieTime()
+	st.reloadSecretFile()
 	quiet := st.lim.window * nano
 	// First the listed episodes whose slot is gone: the sweep below only
 	// finds the ones whose slot is still there.

@@ -11,7 +11,6 @@ import (
 	"github.com/coredns/coredns/request"
 
 	"github.com/miekg/dns"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // action is what floodguard did with a response, as the metrics name it.
@@ -40,14 +39,19 @@ const (
 	empty            // slipped, or too big even compressed: an empty TC=1 reply
 )
 
-// limitWriter intercepts the responses to one UDP query from a limited
-// client on their way out and sends, drops or slips them.
+// replyWriter carries the replies to one query out, as the query's
+// circumstances say:
+//   - for a limited client (UDP, not exempt, no valid cookie) it sends,
+//     drops or slips each one, as the response limits decide;
+//   - over UDP it holds them to max-udp-size and counts them;
+//   - over a transport that proves the address it counts them;
+//   - when the query has a COOKIE option, it gives each reply ours.
 //
-// A limitWriter is made for one query and never reused: a later plugin can
+// A replyWriter is made for one query and never reused: a later plugin can
 // keep the writer after ServeDNS has returned (the cache's background check
 // of a stale entry does, and forward then asks it for the client's
 // address), so it must stay whole for as long as anyone holds it.
-type limitWriter struct {
+type replyWriter struct {
 	dns.ResponseWriter
 	f       *Floodguard
 	ctx     context.Context
@@ -56,17 +60,35 @@ type limitWriter struct {
 	zone    string
 	prefix  netip.Prefix
 	now     int64       // the query's clock reading: one read per query
+	limited bool        // the response limits apply
+	capped  bool        // plain UDP, not exempt: max-udp-size applies, and the UDP counters count it
+	proven  bool        // the transport proved the address: counted as a TCP response
+	cookie  string      // the COOKIE option (hexadecimal) every reply carries; "" for none
 	written atomic.Bool // a response was handled (sent, slipped or dropped); a kept writer may write late
 }
 
+// cookieLen is the COOKIE option floodguard's replies carry: the client's
+// cookie and a version-1 server cookie.
+const cookieLen = 24
+
 // WriteMsg implements dns.ResponseWriter.
-func (w *limitWriter) WriteMsg(m *dns.Msg) error {
+func (w *replyWriter) WriteMsg(m *dns.Msg) error {
+	w.written.Store(true)
+	if w.cookie != "" {
+		m = withCookie(m, w.req, w.cookie)
+	}
+	if !w.capped {
+		if w.proven {
+			w.met.tcpResponses.Inc()
+		}
+		return w.ResponseWriter.WriteMsg(m)
+	}
 	act, out, packed := w.judge(m, wireLen(m), fromMsg)
 	switch {
 	case act == actionDropped:
 		return nil
 	case out == empty:
-		return w.ResponseWriter.WriteMsg(truncated(m))
+		return w.ResponseWriter.WriteMsg(w.empty(m, act))
 	case out == compressed:
 		_, err := w.ResponseWriter.Write(packed)
 		return err
@@ -76,8 +98,16 @@ func (w *limitWriter) WriteMsg(m *dns.Msg) error {
 
 // Write implements dns.ResponseWriter for plugins that write packed
 // responses: it judges the unpacked message and passes the bytes on as they
-// are when they fit.
-func (w *limitWriter) Write(b []byte) (int, error) {
+// are when they fit. A reply that must carry our cookie goes out as a
+// message instead.
+func (w *replyWriter) Write(b []byte) (int, error) {
+	if !w.capped && w.cookie == "" {
+		w.written.Store(true)
+		if w.proven {
+			w.met.tcpResponses.Inc()
+		}
+		return w.ResponseWriter.Write(b)
+	}
 	m := new(dns.Msg)
 	from := fromBytes
 	if m.Unpack(b) != nil {
@@ -87,17 +117,42 @@ func (w *limitWriter) Write(b []byte) (int, error) {
 		m.SetRcode(w.req, dns.RcodeServerFailure)
 		from = fromUnreadable
 	}
+	if w.cookie != "" {
+		return len(b), w.WriteMsg(m)
+	}
+	w.written.Store(true)
 	act, out, packed := w.judge(m, len(b), from)
 	switch {
 	case act == actionDropped:
 		return len(b), nil
 	case out == empty:
-		return len(b), w.ResponseWriter.WriteMsg(truncated(m))
+		return len(b), w.ResponseWriter.WriteMsg(w.empty(m, act))
 	case out == compressed:
 		_, err := w.ResponseWriter.Write(packed)
 		return len(b), err
 	}
 	return w.ResponseWriter.Write(b)
+}
+
+// send writes m, one of floodguard's own replies that no response limit
+// applies to (the ban's truncated reply), with our cookie if due.
+func (w *replyWriter) send(m *dns.Msg) {
+	w.written.Store(true)
+	if w.cookie != "" {
+		m = withCookie(m, w.req, w.cookie)
+	}
+	w.ResponseWriter.WriteMsg(m)
+}
+
+// empty is the reply that goes out instead of m when m is slipped or too
+// big: TC=1 with the question alone, or, if the query brought a cookie,
+// a slip as BADCOOKIE with a fresh cookie, so the client asks again at once
+// over UDP, proven.
+func (w *replyWriter) empty(m *dns.Msg, act action) *dns.Msg {
+	if act == actionSlipped && w.cookie != "" {
+		return withCookie(badCookie(w.req), w.req, w.cookie)
+	}
+	return truncated(m)
 }
 
 // origin is how a response reached the writer.
@@ -113,22 +168,23 @@ const (
 // counts the outcome and logs a prefix that has just started being
 // limited; out says how m goes out if it is not dropped, and packed holds
 // it compressed when it goes out so.
-func (w *limitWriter) judge(m *dns.Msg, wire int, from origin) (act action, out shape, packed []byte) {
-	w.written.Store(true)
-	f := w.f
-	c, name, qtype := classify(w.ctx, m, w.zone)
-	d := f.lim.decide(w.now, w.prefix, c, name, qtype)
-	if d.evictions > 0 {
-		w.met.evictions.Add(float64(d.evictions))
-	}
+func (w *replyWriter) judge(m *dns.Msg, wire int, from origin) (act action, out shape, packed []byte) {
 	act = actionSent
-	if d.verdict != verdictSend {
-		w.met.limited[d.by].Inc()
-		act = actionFor(d.verdict, f.cfg.logOnly)
-		if d.started {
-			f.logLimiting(d.clientKey, w.prefix, d.by, name, qtype, w.now)
+	if w.limited {
+		f := w.f
+		c, name, qtype := classify(w.ctx, m, w.zone)
+		d := f.lim.decide(w.now, w.prefix, c, name, qtype)
+		if d.evictions > 0 {
+			w.met.evictions.Add(float64(d.evictions))
 		}
-		f.overLimit(w.now, w.prefix, w.met)
+		if d.verdict != verdictSend {
+			w.met.limited[d.by].Inc()
+			act = actionFor(d.verdict, f.cfg.logOnly)
+			if d.started {
+				f.logLimiting(d.clientKey, w.prefix, d.by, name, qtype, w.now)
+			}
+			f.overLimit(w.now, w.prefix, w.met)
+		}
 	}
 	size := wire
 	switch act {
@@ -142,6 +198,9 @@ func (w *limitWriter) judge(m *dns.Msg, wire int, from origin) (act action, out 
 	}
 	if out == empty {
 		size = slippedLen(m) + addedOPTLen(w.req, m) // written as a message: the server sizes it
+		if act == actionSlipped && w.cookie != "" {
+			size = badCookieLen(w.req)
+		}
 	}
 	w.met.responses[act].Inc()
 	w.met.bytes[act].Add(float64(size))
@@ -161,7 +220,7 @@ func (w *limitWriter) judge(m *dns.Msg, wire int, from origin) (act action, out 
 // client discards before it retries over TCP, so those bytes only amplify;
 // BIND, Knot and NSD send the empty reply too. In log-only mode only the
 // client's buffer counts: the cap is a decision, and log-only changes none.
-func (w *limitWriter) fit(m *dns.Msg, wire int, from origin) (shape, int, []byte) {
+func (w *replyWriter) fit(m *dns.Msg, wire int, from origin) (shape, int, []byte) {
 	state := request.Request{W: w.ResponseWriter, Req: w.req}
 	if from == fromMsg {
 		wire += addedOPTLen(w.req, m)
@@ -230,7 +289,7 @@ func actionFor(v verdict, logOnly bool) action {
 
 // writeError writes the error reply CoreDNS's server would have written for
 // rcode, through the limiter.
-func (w *limitWriter) writeError(rcode int) {
+func (w *replyWriter) writeError(rcode int) {
 	m := new(dns.Msg)
 	m.SetRcode(w.req, rcode)
 	state := request.Request{W: w.ResponseWriter, Req: w.req}
@@ -238,64 +297,25 @@ func (w *limitWriter) writeError(rcode int) {
 	w.WriteMsg(m)
 }
 
-// ConnectionState implements dns.ConnectionStater: wrapping a writer must
-// not hide what it tells of its connection.
-func (w *limitWriter) ConnectionState() *tls.ConnectionState {
-	return connectionState(w.ResponseWriter)
-}
-
-// SetPlugin and GetPlugin implement plugin.PluginTracker for the writer
-// beneath, so plugin attribution of responses survives the wrapping.
-func (w *limitWriter) SetPlugin(name string) { setPlugin(w.ResponseWriter, name) }
-func (w *limitWriter) GetPlugin() string     { return getPlugin(w.ResponseWriter) }
-
-// provenWriter counts the responses to a client whose transport proved
-// its address (TCP, DoT, DoH, gRPC, DoQ, DoH3): never limited, counted so
-// that an operator sees slipped clients come back.
-type provenWriter struct {
-	dns.ResponseWriter
-	count   prometheus.Counter
-	written atomic.Bool
-}
-
-// WriteMsg implements dns.ResponseWriter.
-func (w *provenWriter) WriteMsg(m *dns.Msg) error {
-	w.written.Store(true)
-	w.count.Inc()
-	return w.ResponseWriter.WriteMsg(m)
-}
-
-// Write implements dns.ResponseWriter.
-func (w *provenWriter) Write(b []byte) (int, error) {
-	w.written.Store(true)
-	w.count.Inc()
-	return w.ResponseWriter.Write(b)
-}
-
-// ConnectionState implements dns.ConnectionStater (DoT's and DoQ's TLS state).
-func (w *provenWriter) ConnectionState() *tls.ConnectionState {
-	return connectionState(w.ResponseWriter)
-}
-
-// SetPlugin and GetPlugin implement plugin.PluginTracker, as limitWriter's.
-func (w *provenWriter) SetPlugin(name string) { setPlugin(w.ResponseWriter, name) }
-func (w *provenWriter) GetPlugin() string     { return getPlugin(w.ResponseWriter) }
-
-func connectionState(w dns.ResponseWriter) *tls.ConnectionState {
-	if cs, ok := w.(dns.ConnectionStater); ok {
+// ConnectionState implements dns.ConnectionStater (DoT's and DoQ's TLS
+// state): wrapping a writer must not hide what it tells of its connection.
+func (w *replyWriter) ConnectionState() *tls.ConnectionState {
+	if cs, ok := w.ResponseWriter.(dns.ConnectionStater); ok {
 		return cs.ConnectionState()
 	}
 	return nil
 }
 
-func setPlugin(w dns.ResponseWriter, name string) {
-	if t, ok := w.(plugin.PluginTracker); ok {
+// SetPlugin and GetPlugin implement plugin.PluginTracker for the writer
+// beneath, so plugin attribution of responses survives the wrapping.
+func (w *replyWriter) SetPlugin(name string) {
+	if t, ok := w.ResponseWriter.(plugin.PluginTracker); ok {
 		t.SetPlugin(name)
 	}
 }
 
-func getPlugin(w dns.ResponseWriter) string {
-	if t, ok := w.(plugin.PluginTracker); ok {
+func (w *replyWriter) GetPlugin() string {
+	if t, ok := w.ResponseWriter.(plugin.PluginTracker); ok {
 		return t.GetPlugin()
 	}
 	return ""
@@ -312,6 +332,16 @@ func truncated(m *dns.Msg) *dns.Msg {
 		tc.Extra = []dns.RR{dns.Copy(opt)}
 	}
 	return tc
+}
+
+// badCookieLen is the wire size of the BADCOOKIE reply to req, with our
+// cookie.
+func badCookieLen(req *dns.Msg) int {
+	n := 12 + optHeaderLen + 4 + cookieLen
+	for _, q := range req.Question {
+		n += nameLen(q.Name) + 4
+	}
+	return n
 }
 
 // slippedLen is the wire size of truncated(m), without building it.

@@ -30,8 +30,7 @@ func TestWritersKeepOptionalMethods(t *testing.T) {
 		name string
 		wrap func(dns.ResponseWriter) dns.ResponseWriter
 	}{
-		{"limitWriter", func(w dns.ResponseWriter) dns.ResponseWriter { return &limitWriter{ResponseWriter: w} }},
-		{"provenWriter", func(w dns.ResponseWriter) dns.ResponseWriter { return &provenWriter{ResponseWriter: w} }},
+		{"replyWriter", func(w dns.ResponseWriter) dns.ResponseWriter { return &replyWriter{ResponseWriter: w} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
