@@ -32,7 +32,7 @@ func TestServeDNSAllocations(t *testing.T) {
 		{"answer dropped by the response limit", func(c *config) { c.limits.slip = 0 }, 100, 2},
 		{"query dropped by queries-per-second", func(c *config) { c.qps, c.limits.slip = queryRate{1, 1}, 0 }, 10, 0},
 		{"query dropped by a ban", func(c *config) {
-			c.qps = queryRate{1, 1}
+			c.limits.perSecond[classResponse] = 1 // the name's second answer bans it
 			c.ban = banConfig{limited: 1, within: 60 * nano, dur: 600 * nano}
 		}, 10, 0},
 	}

@@ -3,10 +3,18 @@ package floodguard
 import (
 	"math"
 	"net/netip"
+
+	"github.com/miekg/dns"
 )
 
-// A ban slot holds, while its prefix is not banned, a leaky bucket of the
-// prefix's over-limit decisions (balance, as float64 bits): each adds one,
+// A ban covers one prefix's responses of one bucket (class, name, type:
+// the bucket a response rate limit counts), or its ANY queries, never the
+// whole prefix: a spoofed flood can only ban what the flood itself asks
+// for, and a real resolver in the spoofed prefix goes on being answered for
+// every other name.
+//
+// A ban slot holds, while its bucket is not banned, a leaky bucket of the
+// bucket's over-limit decisions (balance, as float64 bits): each adds one,
 // and `limited` drain away every `within`, so `limited` of them in a burst,
 // or a steady stream faster than `limited` per `within`, fill it. While
 // banned: mark is the ban's end, last the time of the one truncated reply a
@@ -22,10 +30,23 @@ const (
 	bannedTruncate // banned, but this second's one TC=1 reply is due
 )
 
-// checkBan looks up prefix p's ban without claiming a slot: most clients
+// queryBan is the ban a query meets before the next plugin: that of the
+// positive answers to its name and type (a name the flood repeats), or,
+// for ANY, of the prefix's ANY queries.
+func (l *limiter) queryBan(now int64, p netip.Prefix, name string, qtype uint16) (banState, uint64) {
+	key := l.key(banKind+byte(classResponse), p, qtype, name)
+	b := l.checkBan(now, key)
+	if b == notBanned && qtype == dns.TypeANY {
+		key = l.key(anyBanKind, p, 0, "")
+		b = l.checkBan(now, key)
+	}
+	return b, key
+}
+
+// checkBan looks up the ban of key without claiming a slot: most buckets
 // never have one.
-func (l *limiter) checkBan(now int64, p netip.Prefix) banState {
-	s, st := l.table.find(l.key(banKind, p, 0, ""))
+func (l *limiter) checkBan(now int64, key uint64) banState {
+	s, st := l.table.find(key)
 	if s == nil {
 		return notBanned
 	}
@@ -47,10 +68,10 @@ func (l *limiter) checkBan(now int64, p netip.Prefix) banState {
 	return bannedDrop
 }
 
-// noteLimited counts one over-limit decision against prefix p and reports
-// a ban it started, with its length and number.
-func (l *limiter) noteLimited(now int64, p netip.Prefix) (banned bool, dur int64, n uint32, evicted bool) {
-	s, st, _, evicted := l.table.acquire(l.key(banKind, p, 0, ""), now)
+// noteLimited counts one over-limit decision against the ban of key and
+// reports a ban it started, with its length and number.
+func (l *limiter) noteLimited(now int64, key uint64) (banned bool, dur int64, n uint32, evicted bool) {
+	s, st, _, evicted := l.table.acquire(key, now)
 	defer st.mu.Unlock()
 	if s.flags&flagBanned != 0 && now < s.mark {
 		return false, 0, 0, evicted // already banned

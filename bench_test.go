@@ -190,10 +190,11 @@ func BenchmarkChainQueryDropped(b *testing.B) {
 	benchChain(b, benchFloodguard(func(c *config) { c.qps, c.limits.slip = queryRate{1, 1}, 0 }))
 }
 
-// BenchmarkChainBanned: a banned client, dropped first of all.
+// BenchmarkChainBanned: a client asking a name and type it has been banned
+// from, dropped first of all.
 func BenchmarkChainBanned(b *testing.B) {
 	benchChain(b, benchFloodguard(func(c *config) {
-		c.qps = queryRate{1, 1}
+		c.limits.perSecond[classResponse] = 1 // the name's second answer bans it
 		c.ban = banConfig{limited: 1, within: 60 * nano, dur: 600 * nano}
 	}))
 }

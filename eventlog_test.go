@@ -86,7 +86,7 @@ func TestSweepBansAndGauges(t *testing.T) {
 	f := newFloodguard(cfg, st)
 	met := st.metrics.get("test")
 	for i := range 3 {
-		f.overLimit(clk.now(), prefixes[i], met)
+		f.overLimit(clk.now(), prefixes[i], banScope{c: classResponse, name: "www.example.org.", qtype: 1}, 0, met)
 	}
 	if n := logs.lines("banned 10."); n != 3 {
 		t.Errorf("%d ban lines, want 3:\n%s", n, logs.buf.String())

@@ -3,6 +3,7 @@
 package floodguard
 
 import (
+	"fmt"
 	"net/netip"
 	"sync/atomic"
 	"time"
@@ -111,11 +112,21 @@ func (f *Floodguard) logLimiting(key uint64, p netip.Prefix, c class, name strin
 	}
 }
 
-// logBan logs a ban of prefix p for dur, the n-th in a row.
-func (f *Floodguard) logBan(p netip.Prefix, dur int64, n uint32, now int64) {
+// logBan logs a ban of prefix p's scope s for dur, the n-th in a row.
+func (f *Floodguard) logBan(key uint64, p netip.Prefix, s banScope, dur int64, n uint32, now int64) {
 	verb := "banned"
 	if f.cfg.logOnly {
 		verb = "would ban"
 	}
-	f.bans.started(f.lim.key(banKind, p, 0, ""), p, now, "%s %s for %s (ban %d)", verb, prefixText(p), time.Duration(dur), n)
+	what := "ANY queries"
+	switch {
+	case s.anyQueries:
+	case s.c == classResponse:
+		what = fmt.Sprintf("%s %s %s", s.c, s.name, dns.Type(s.qtype))
+	case s.c == classError:
+		what = "errors"
+	default:
+		what = fmt.Sprintf("%s %s", s.c, s.name)
+	}
+	f.bans.started(key, p, now, "%s %s (%s) for %s (ban %d)", verb, prefixText(p), what, time.Duration(dur), n)
 }

@@ -72,10 +72,11 @@ func (f *Floodguard) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 	}
 
 	if q.limited {
-		// 1. Banned prefixes: dropped before any other work, but for one
-		// truncated reply a second, so a real resolver there moves to TCP.
+		// 1. Bans: a name and type this prefix flooded, or its ANY
+		// queries, dropped before any other work, but for one truncated
+		// reply a second. Every other name is answered as before.
 		if f.lim.ban.limited > 0 {
-			if ban := f.lim.checkBan(q.now, q.prefix); ban != notBanned {
+			if ban, _ := f.lim.queryBan(q.now, q.prefix, qn.Name, qn.Qtype); ban != notBanned {
 				act := queryDropped
 				if ban == bannedTruncate {
 					act = queryTruncated
@@ -120,7 +121,7 @@ func (f *Floodguard) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 			ok, evicted := f.lim.allowAny(q.now, q.prefix)
 			countEvicted(met, evicted)
 			if !ok {
-				f.overLimit(q.now, q.prefix, met)
+				f.overLimit(q.now, q.prefix, banScope{anyQueries: true}, 0, met)
 				if f.act(&q, queryDropped, reasonAny) {
 					return dns.RcodeSuccess, nil
 				}
@@ -154,9 +155,8 @@ func (f *Floodguard) queryLimited(q *inflight, addr netip.Addr) bool {
 	if v == verdictSend {
 		return false
 	}
-	if q.limited {
-		f.overLimit(q.now, q.prefix, q.met)
-	}
+	// Over the query limit: name-blind, so no ban (a spoofed flood would ban
+	// its victim's whole prefix). Its slips keep real clients going over TCP.
 	act := queryDropped
 	if v == verdictSlip {
 		act = queryTruncated
@@ -351,16 +351,37 @@ func unwrap(w dns.ResponseWriter) dns.ResponseWriter {
 	return w
 }
 
-// overLimit counts an over-limit decision towards a ban of prefix p.
-func (f *Floodguard) overLimit(now int64, p netip.Prefix, met *serverMetrics) {
+// banScope is what a ban covers: prefix p's responses of one bucket, or
+// its ANY queries.
+type banScope struct {
+	c          class
+	name       string
+	qtype      uint16
+	anyQueries bool // any-per-minute's: the prefix's ANY queries
+}
+
+// key is the table key of the ban of scope s for prefix p.
+func (l *limiter) banKey(p netip.Prefix, s banScope) uint64 {
+	if s.anyQueries {
+		return l.key(anyBanKind, p, 0, "")
+	}
+	return l.key(banKind+byte(s.c), p, s.qtype, s.name)
+}
+
+// overLimit counts an over-limit decision of prefix p's scope s towards a
+// ban of it, whose key is key if the caller has it (else 0).
+func (f *Floodguard) overLimit(now int64, p netip.Prefix, s banScope, key uint64, met *serverMetrics) {
 	if f.lim.ban.limited == 0 {
 		return
 	}
-	banned, dur, n, evicted := f.lim.noteLimited(now, p)
+	if key == 0 {
+		key = f.lim.banKey(p, s)
+	}
+	banned, dur, n, evicted := f.lim.noteLimited(now, key)
 	countEvicted(met, evicted)
 	if banned {
 		met.bans.Inc()
-		f.logBan(p, dur, n, now)
+		f.logBan(key, p, s, dur, n, now)
 	}
 }
 

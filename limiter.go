@@ -30,7 +30,8 @@ const (
 	queryKind                                 // queries-per-second token bucket
 	cookieQueryKind                           // cookie-queries-per-second token bucket, per address
 	anyKind                                   // any-per-minute window
-	banKind                                   // ban state
+	anyBanKind                                // ban of a prefix's ANY queries (any-per-minute)
+	banKind                                   // bans of response buckets: banKind + the bucket's class
 )
 
 // limiter applies response rate limiting, query limits and bans over one
@@ -51,6 +52,7 @@ type decision struct {
 	evictions int   // live slots overwritten to make room
 	started   bool  // the prefix has just started being limited
 	clientKey uint64
+	banKey    uint64 // the over-limit bucket's ban (0: none, as for all-per-second)
 }
 
 // decide debits the buckets a response from prefix p counts against and
@@ -68,13 +70,25 @@ func (l *limiter) decide(now int64, p netip.Prefix, c class, name string, qtype 
 		}
 		ok := debit(s, rate, l.window, now)
 		s.expires = max(s.expires, s.last+(l.window+1)*nano) // by then any debt is repaid
+		slip := false
 		if !ok {
 			d.verdict, d.by = verdictDrop, c
-			if c != classError && slipNow(s, l.slip) {
-				d.verdict = verdictSlip
-			}
+			slip = c != classError && slipNow(s, l.slip)
 		}
 		st.mu.Unlock()
+		if !ok && l.ban.limited > 0 {
+			// A banned bucket slips no more: one truncated reply a second.
+			d.banKey = l.key(banKind+byte(c), p, qtype, name)
+			switch l.checkBan(now, d.banKey) {
+			case bannedDrop:
+				slip = false
+			case bannedTruncate:
+				slip = true
+			}
+		}
+		if slip {
+			d.verdict = verdictSlip
+		}
 	}
 	allRate := l.perSecond[classAll]
 	if allRate == 0 && d.verdict == verdictSend {
@@ -91,7 +105,8 @@ func (l *limiter) decide(now int64, p netip.Prefix, c class, name string, qtype 
 	if allRate > 0 {
 		if !debit(s, allRate, l.window, now) {
 			// all-per-second overrides the class verdict and never slips.
-			d.verdict, d.by = verdictDrop, classAll
+			// It is name-blind, so it bans nothing.
+			d.verdict, d.by, d.banKey = verdictDrop, classAll, 0
 		}
 	} else {
 		s.advance(now)

@@ -265,13 +265,14 @@ func TestLimiterLateReadings(t *testing.T) {
 		l.ban = banConfig{limited: 5, within: int64(time.Second), dur: int64(20 * time.Second)}
 		lastReply, latest, replies, bans := int64(0), int64(0), 0, 0
 		firstDue := false
+		key := l.banKey(clientA, banScope{c: classResponse, name: "www.example.org.", qtype: 1})
 		for i, now := range lateReadings(20000, 20*time.Millisecond, 300*time.Millisecond) {
 			latest = max(latest, now)
-			if banned, _, _, _ := l.noteLimited(now, clientA); banned {
+			if banned, _, _, _ := l.noteLimited(now, key); banned {
 				bans++
 				firstDue = true
 			}
-			if l.checkBan(now, clientA) != bannedTruncate {
+			if l.checkBan(now, key) != bannedTruncate {
 				continue
 			}
 			replies++

@@ -61,14 +61,14 @@ var (
 		Namespace: plugin.Namespace,
 		Subsystem: subsystem,
 		Name:      "bans_total",
-		Help:      "Client prefixes banned.",
+		Help:      "Bans started, each of a client prefix's response bucket (a name and type, a wildcard, a zone's NXDOMAINs, its errors) or of its ANY queries.",
 	}, []string{"server"})
 
 	bannedGauge = promauto.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: plugin.Namespace,
 		Subsystem: subsystem,
 		Name:      "banned",
-		Help:      "Client prefixes banned now (updated every second).",
+		Help:      "Bans in force now (updated every second).",
 	}, []string{"server"})
 
 	responseBytes = promauto.NewCounterVec(prometheus.CounterOpts{

@@ -238,18 +238,31 @@ func TestE2EQueriesAndBans(t *testing.T) {
 	})
 
 	t.Run("ban", func(t *testing.T) {
-		// 9 identical answers at rate 2: 7 over the limit, 4 of them ban.
-		udpBurst(t, "127.0.71.1", srv.udp, burst(9, same("www.example.org"), dns.TypeA), 400*time.Millisecond)
+		// Twice 9 identical queries, a second apart: queries-per-second lets 5
+		// of each through, of whose answers (at rate 2) 3 are over the
+		// limit; 4 of those ban www.example.org A for this /24, and nothing
+		// else. (Queries over queries-per-second ban nothing: that limit is
+		// blind to names.)
+		for range 2 {
+			udpBurst(t, "127.0.71.1", srv.udp, burst(9, same("www.example.org"), dns.TypeA), 400*time.Millisecond)
+			clk.advance(time.Second)
+		}
 		clk.advance(2 * time.Second) // the response bucket has credit again...
-		got := count(udpBurst(t, "127.0.71.2", srv.udp, burst(4, random("b%d.example.org"), dns.TypeA), 400*time.Millisecond))
-		if got != (tally{0, 1, 3}) { // ... but the /24 is banned: one TC reply a second
-			t.Fatalf("banned /24: %v, want {0 1 3}", got)
+		got := count(udpBurst(t, "127.0.71.2", srv.udp, burst(4, same("www.example.org"), dns.TypeA), 400*time.Millisecond))
+		if got != (tally{0, 1, 3}) { // ... but the name is banned: one TC reply a second
+			t.Fatalf("banned name from the /24: %v, want {0 1 3}", got)
+		}
+		// Every other name of the /24 is answered as before: a spoofed
+		// flood bans only what the flood asks.
+		others := []string{"mail.example.org", "ns1.example.org", "ns2.example.org", "example.org"}
+		if got := count(udpBurst(t, "127.0.71.3", srv.udp, burst(4, func(i int) string { return others[i] }, dns.TypeA), 400*time.Millisecond)); got != (tally{4, 0, 0}) {
+			t.Fatalf("other names from the banned name's /24: %v, want {4 0 0}", got)
 		}
 		if r := tcpQuery(t, "127.0.71.2", srv.tcp, query("www.example.org", dns.TypeA, 1)); r.Rcode != dns.RcodeSuccess || len(r.Answer) == 0 {
-			t.Fatalf("TCP from a banned prefix: %v", r)
+			t.Fatalf("TCP for the banned name: %v", r)
 		}
 		clk.advance(10 * time.Minute)
-		if got := count(udpBurst(t, "127.0.71.2", srv.udp, burst(2, random("c%d.example.org"), dns.TypeA), 400*time.Millisecond)); got != (tally{2, 0, 0}) {
+		if got := count(udpBurst(t, "127.0.71.2", srv.udp, burst(2, same("www.example.org"), dns.TypeA), 400*time.Millisecond)); got != (tally{2, 0, 0}) {
 			t.Fatalf("after the ban: %v, want {2 0 0}", got)
 		}
 		if got := srv.scrape(t)[`coredns_floodguard_bans_total`]; got != 1 {

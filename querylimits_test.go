@@ -78,40 +78,54 @@ func TestBans(t *testing.T) {
 	l := newTestLimiter(bindLimits())
 	l.ban = banConfig{limited: 3, within: int64(60 * time.Second), dur: int64(10 * time.Minute)}
 	clk := &fakeClock{t: int64(time.Hour)}
+	www := banScope{c: classResponse, name: "www.example.org.", qtype: 1}
+	keyA, keyB := l.banKey(clientA, www), l.banKey(clientB, www)
+	// The same prefix's other names and classes, and its ANY queries.
+	others := []uint64{
+		l.banKey(clientA, banScope{c: classResponse, name: "mail.example.org.", qtype: 1}),
+		l.banKey(clientA, banScope{c: classResponse, name: "www.example.org.", qtype: 28}),
+		l.banKey(clientA, banScope{c: classNXDomain, name: "example.org."}),
+		l.banKey(clientA, banScope{anyQueries: true}),
+	}
 
-	if got := l.checkBan(clk.now(), clientA); got != notBanned {
+	if got := l.checkBan(clk.now(), keyA); got != notBanned {
 		t.Fatalf("unknown prefix: %v, want notBanned", got)
 	}
 	// Two over-limit decisions, then a slow third: the bucket drains 3 a minute.
 	for range 2 {
-		if banned, _, _, _ := l.noteLimited(clk.now(), clientA); banned {
+		if banned, _, _, _ := l.noteLimited(clk.now(), keyA); banned {
 			t.Fatal("banned after fewer than 3")
 		}
 	}
 	clk.advance(20 * time.Second) // drains 1: one left, and this one makes 2
-	if banned, _, _, _ := l.noteLimited(clk.now(), clientA); banned {
+	if banned, _, _, _ := l.noteLimited(clk.now(), keyA); banned {
 		t.Fatal("banned although the bucket had drained")
 	}
-	if banned, dur, n, _ := l.noteLimited(clk.now(), clientA); !banned || dur != int64(10*time.Minute) || n != 1 {
+	if banned, dur, n, _ := l.noteLimited(clk.now(), keyA); !banned || dur != int64(10*time.Minute) || n != 1 {
 		t.Fatalf("third within the window: banned=%v dur=%v n=%d, want a first ban of 10m", banned, time.Duration(dur), n)
 	}
 	// Banned: one truncated reply a second, the rest dropped.
 	want := []banState{bannedTruncate, bannedDrop, bannedDrop}
 	for i, w := range want {
-		if got := l.checkBan(clk.now(), clientA); got != w {
+		if got := l.checkBan(clk.now(), keyA); got != w {
 			t.Fatalf("banned query %d: %v, want %v", i, got, w)
 		}
 	}
 	clk.advance(time.Second)
-	if got := l.checkBan(clk.now(), clientA); got != bannedTruncate {
+	if got := l.checkBan(clk.now(), keyA); got != bannedTruncate {
 		t.Fatalf("a second later: %v, want one truncated reply", got)
 	}
-	if got := l.checkBan(clk.now(), clientB); got != notBanned {
+	if got := l.checkBan(clk.now(), keyB); got != notBanned {
 		t.Fatalf("another prefix: %v, want notBanned", got)
+	}
+	for i, k := range others {
+		if got := l.checkBan(clk.now(), k); got != notBanned {
+			t.Fatalf("the banned prefix's bucket %d, not the one banned: %v, want notBanned", i, got)
+		}
 	}
 	// The ban ends on time; a repeat doubles it, up to 24 h.
 	clk.advance(10 * time.Minute)
-	if got := l.checkBan(clk.now(), clientA); got != notBanned {
+	if got := l.checkBan(clk.now(), keyA); got != notBanned {
 		t.Fatalf("after 10m: %v, want the ban over", got)
 	}
 	wantDur := []time.Duration{20 * time.Minute, 40 * time.Minute, 80 * time.Minute, 160 * time.Minute, 320 * time.Minute, 640 * time.Minute, 1280 * time.Minute, 24 * time.Hour, 24 * time.Hour}
@@ -119,7 +133,7 @@ func TestBans(t *testing.T) {
 		var banned bool
 		var dur int64
 		for range 3 {
-			banned, dur, _, _ = l.noteLimited(clk.now(), clientA)
+			banned, dur, _, _ = l.noteLimited(clk.now(), keyA)
 		}
 		if !banned || time.Duration(dur) != w {
 			t.Fatalf("repeat %d: banned=%v for %v, want %v", i+2, banned, time.Duration(dur), w)
@@ -133,7 +147,8 @@ func TestBanSurvivesTablePressure(t *testing.T) {
 	l.table = newTable(64)
 	l.ban = banConfig{limited: 1, within: int64(time.Minute), dur: int64(time.Hour)}
 	clk := &fakeClock{t: int64(time.Hour)}
-	if banned, _, _, _ := l.noteLimited(clk.now(), clientA); !banned {
+	keyA := l.banKey(clientA, banScope{c: classResponse, name: "www.example.org.", qtype: 1})
+	if banned, _, _, _ := l.noteLimited(clk.now(), keyA); !banned {
 		t.Fatal("not banned")
 	}
 	// 100,000 new buckets pass through a 64-slot table.
@@ -141,7 +156,26 @@ func TestBanSurvivesTablePressure(t *testing.T) {
 		clk.advance(time.Millisecond)
 		l.decide(clk.now(), prefixes[i%4096], classResponse, "www.example.org.", 1)
 	}
-	if got := l.checkBan(clk.now(), clientA); got == notBanned {
+	if got := l.checkBan(clk.now(), keyA); got == notBanned {
 		t.Fatal("the ban was evicted by new idle buckets")
+	}
+}
+
+// TestBannedBucketSlipsNoMore: a banned bucket's over-limit responses are
+// dropped but for one truncated reply a second; other buckets of the prefix
+// slip as usual.
+func TestBannedBucketSlipsNoMore(t *testing.T) {
+	l := newTestLimiter(bindLimits()) // 2 a second, slip 3
+	l.ban = banConfig{limited: 1, within: int64(time.Minute), dur: int64(10 * time.Minute)}
+	clk := &fakeClock{t: int64(time.Hour)}
+	verdicts(&l, clk, clientA, wwwA, 2) // the allowance
+	l.noteLimited(clk.now(), l.banKey(clientA, banScope{c: classResponse, name: "www.example.org.", qtype: 1}))
+	if sent, slipped, dropped := verdicts(&l, clk, clientA, wwwA, 9); sent != 0 || slipped != 1 || dropped != 8 {
+		t.Errorf("banned bucket: sent/slipped/dropped = %d/%d/%d, want 0/1/8", sent, slipped, dropped)
+	}
+	mail := response{classResponse, "mail.example.org.", 1}
+	verdicts(&l, clk, clientA, mail, 2)
+	if sent, slipped, dropped := verdicts(&l, clk, clientA, mail, 9); sent != 0 || slipped != 3 || dropped != 6 {
+		t.Errorf("another bucket: sent/slipped/dropped = %d/%d/%d, want 0/3/6 (slip 3)", sent, slipped, dropped)
 	}
 }

@@ -183,7 +183,9 @@ func (w *replyWriter) judge(m *dns.Msg, wire int, from origin) (act action, out 
 			if d.started {
 				f.logLimiting(d.clientKey, w.prefix, d.by, name, qtype, w.now)
 			}
-			f.overLimit(w.now, w.prefix, w.met)
+			if d.banKey != 0 {
+				f.overLimit(w.now, w.prefix, banScope{c: d.by, name: name, qtype: qtype}, d.banKey, w.met)
+			}
 		}
 	}
 	size := wire

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,9 +15,24 @@ import (
 	"golang.org/x/net/ipv4"
 )
 
-// buildQueries packs one query per -mix kind; sending only rewrites the ID.
-func buildQueries(c *config) ([][]byte, error) {
-	var out [][]byte
+// Placeholders in a query template, overwritten per query: a random label
+// (8 hexadecimal digits) and a random client cookie (8 bytes).
+const (
+	labelMark  = "zzzzzzzz"
+	cookieMark = "a5a5a5a5a5a5a5a5"
+)
+
+// template is a packed query and the parts of it each query makes anew.
+type template struct {
+	b      []byte
+	label  int // offset of a random label, -1 for none
+	cookie int // offset of a random client cookie, -1 for none
+}
+
+// buildQueries packs one query per -mix kind; sending only rewrites the
+// ID, and the random label and client cookie where the query has them.
+func buildQueries(c *config) ([]template, error) {
+	var out []template
 	for _, k := range c.kinds {
 		m := new(dns.Msg)
 		switch k {
@@ -29,16 +45,50 @@ func buildQueries(c *config) ([][]byte, error) {
 		case "txt":
 			m.SetQuestion(dns.Fqdn(c.txt), dns.TypeTXT)
 			m.SetEdns0(4096, false)
+		case "wild":
+			m.SetQuestion(labelMark+"."+dns.Fqdn(c.wild), dns.TypeA)
+		case "nx":
+			m.SetQuestion(labelMark+"."+dns.Fqdn(c.zone), dns.TypeA)
 		default:
-			return nil, fmt.Errorf("-mix: unknown kind %q (want root, any, txt, a)", k)
+			return nil, fmt.Errorf("-mix: unknown kind %q (want root, any, txt, a, wild, nx)", k)
+		}
+		if c.cookies {
+			if m.IsEdns0() == nil {
+				m.SetEdns0(1232, false)
+			}
+			o := m.IsEdns0()
+			o.Option = append(o.Option, &dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: cookieMark})
 		}
 		b, err := m.Pack()
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, b)
+		t := template{b: b, label: bytes.Index(b, []byte(labelMark)), cookie: -1}
+		if c.cookies {
+			t.cookie = bytes.Index(b, []byte{0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5, 0xa5})
+		}
+		out = append(out, t)
 	}
 	return out, nil
+}
+
+// fill writes query k of template t into buf: t's bytes with a fresh ID,
+// random label and random client cookie.
+func (t template) fill(buf []byte, id uint16, rng *rand.Rand) []byte {
+	buf = append(buf[:0], t.b...)
+	buf[0], buf[1] = byte(id>>8), byte(id)
+	if t.label >= 0 {
+		const digits = "0123456789abcdef"
+		for i := range len(labelMark) {
+			buf[t.label+i] = digits[rng.IntN(16)]
+		}
+	}
+	if t.cookie >= 0 {
+		for i := range 8 {
+			buf[t.cookie+i] = byte(rng.Uint32())
+		}
+	}
+	return buf
 }
 
 // attack owns the spoofing sockets: either one per source address, or a
@@ -46,7 +96,7 @@ func buildQueries(c *config) ([][]byte, error) {
 type attack struct {
 	cfg     *config
 	st      *stats
-	queries [][]byte
+	queries []template
 	conns   []*net.UDPConn   // per-source sockets in round-robin order, or the wildcard one
 	pc      *ipv4.PacketConn // wraps the wildcard socket in pktinfo mode
 	walker  *sourceWalker
@@ -102,12 +152,11 @@ func (a *attack) close() {
 func (a *attack) send(ctx context.Context) {
 	dst := net.UDPAddrFromAddrPort(a.cfg.server)
 	salt := uint16(rand.Uint32())
+	rng := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	buf := make([]byte, 0, 512)
 	nk, ns := int64(len(a.queries)), int64(a.cfg.sources)
 	pace(ctx, a.cfg.rate, a.cfg.maxQueries, func(k int64) {
-		buf = append(buf[:0], a.queries[kindOf(k, ns, nk)]...)
-		id := uint16(k) ^ salt
-		buf[0], buf[1] = byte(id>>8), byte(id)
+		buf = a.queries[kindOf(k, ns, nk)].fill(buf, uint16(k)^salt, rng)
 		var err error
 		if a.pc != nil {
 			src := a.walker.next().As4()

@@ -48,6 +48,8 @@ type config struct {
 	kinds      []string
 	zone, txt  string
 	aName      string
+	wild       string // parent of the random names of kind wild
+	cookies    bool   // a random client cookie in every attack query
 	legit      netip.Addr // zero value: no legitimate client
 	legitRate  int
 	legitNames []string
@@ -64,7 +66,9 @@ func parseConfig(args []string) (*config, error) {
 	maxQ := fs.Int64("max-queries", 0, "cap on attack queries (default rate*duration*1.1)")
 	sources := fs.Int("sources", 1, "number of distinct attack source (victim) addresses")
 	base := fs.String("source-base", "127.0.1.1", "first attack source address")
-	mix := fs.String("mix", "root,any,txt", "even mix of query kinds: root, any, txt, a (an ordinary A query without EDNS)")
+	mix := fs.String("mix", "root,any,txt", "even mix of query kinds: root, any, txt, a (an ordinary A query without EDNS), wild (a random name under -wild), nx (a random name under -zone)")
+	wild := fs.String("wild", "wild.example.org.", "parent of the random names of kind wild (a wildcard's)")
+	cookies := fs.Bool("cookies", false, "give every attack query a random DNS client cookie (EDNS COOKIE option)")
 	zone := fs.String("zone", "example.org.", "zone asked for with qtype ANY")
 	txt := fs.String("txt-name", "big.example.org.", "name asked for with qtype TXT (EDNS0 4096)")
 	aName := fs.String("a-name", "www.example.org.", "name asked for with qtype A (kind a)")
@@ -80,7 +84,7 @@ func parseConfig(args []string) (*config, error) {
 		return nil, err
 	}
 	c := &config{duration: *duration, drain: 500 * time.Millisecond, rate: *rate,
-		maxQueries: *maxQ, sources: *sources, zone: *zone, txt: *txt, aName: *aName,
+		maxQueries: *maxQ, sources: *sources, zone: *zone, txt: *txt, aName: *aName, wild: *wild, cookies: *cookies,
 		legitRate: *legitRate, pid: *pid, csv: *csvF, png: *pngF, json: *jsonF}
 	var err error
 	if c.server, err = netip.ParseAddrPort(*server); err != nil {
