@@ -48,8 +48,8 @@ type config struct {
 	kinds      []string
 	zone, txt  string
 	aName      string
-	wild       string // parent of the random names of kind wild
-	cookies    bool   // a random client cookie in every attack query
+	wild       string     // parent of the random names of kind wild
+	cookies    bool       // a random client cookie in every attack query
 	legit      netip.Addr // zero value: no legitimate client
 	legitRate  int
 	legitNames []string
