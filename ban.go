@@ -34,6 +34,9 @@ const (
 // positive answers to its name and type (a name the flood repeats), or,
 // for ANY, of the prefix's ANY queries.
 func (l *limiter) queryBan(now int64, p netip.Prefix, name string, qtype uint16) (banState, uint64) {
+	if l.bans.Load() == 0 {
+		return notBanned, 0
+	}
 	key := l.key(banKind+byte(classResponse), p, qtype, name)
 	b := l.checkBan(now, key)
 	if b == notBanned && qtype == dns.TypeANY {
@@ -100,5 +103,6 @@ func (l *limiter) noteLimited(now int64, key uint64) (banned bool, dur int64, n 
 	// Remember the ban for as long again after it ends, so a repeat
 	// offender's next ban doubles; until then the slot outlives others.
 	s.expires = now + 2*dur
+	l.bans.Add(1)
 	return true, dur, s.slips, evicted
 }

@@ -466,3 +466,45 @@ func TestE2EMalformedCookie(t *testing.T) {
 		}
 	}
 }
+
+// TestE2ECookieLearntUnderAFlood: a spoofed flood from a /24 spends its
+// query allowance and its errors' allowance. A real resolver in that /24
+// must still learn a server cookie: the slips of its queries are BADCOOKIE
+// with a fresh cookie, counted once, as slips, not again as errors; with
+// the cookie it is answered.
+func TestE2ECookieLearntUnderAFlood(t *testing.T) {
+	useFrozenClock(t)
+	srv := startServer(t, fmt.Sprintf(`.:{port} {
+    bind 127.0.0.1
+    floodguard {
+        authoritative example.org
+        responses-per-second 2
+        queries-per-second 5 5
+        slip 2
+    }
+    prometheus {metrics}
+    file testdata/example.org.zone example.org
+}
+`))
+	// The flood: names outside the zone, REFUSED, from the victim.
+	udpBurst(t, "127.0.170.1", srv.udp, burst(50, random("n%d.example.net"), dns.TypeA), 400*time.Millisecond)
+
+	// The resolver, in the same /24, with a client cookie.
+	msgs := burst(6, same("www.example.org"), dns.TypeA)
+	for _, q := range msgs {
+		withCookieOption(q, "d1d2d3d4d5d6d7d8")
+	}
+	var learnt string
+	for _, r := range udpBurst(t, "127.0.170.53", srv.udp, msgs, 400*time.Millisecond) {
+		if r != nil && r.Rcode == dns.RcodeBadCookie && len(cookiesOf(r)) == 1 {
+			learnt = cookiesOf(r)[0]
+		}
+	}
+	if learnt == "" {
+		t.Fatal("no BADCOOKIE with a cookie among the slips: the resolver cannot learn one")
+	}
+	r := udpExchange(t, "127.0.170.53", srv.udp, withCookieOption(query("www.example.org", dns.TypeA, 9), learnt), 2*time.Second)
+	if r == nil || r.Rcode != dns.RcodeSuccess || len(r.Answer) == 0 {
+		t.Fatalf("with the cookie it learnt: %v, want the answer", r)
+	}
+}

@@ -262,6 +262,11 @@ func (f *Floodguard) act(q *inflight, act queryAction, why reason) bool {
 	if slip && q.cookie.kind == cookieClient {
 		act = queryBadCookie
 	}
+	// The ban's reply, and a slip as BADCOOKIE, count once, as what they
+	// are: no response limit applies to them again. (A BADCOOKIE that went
+	// on to the errors' allowance would let a flood that exhausts it keep
+	// a real resolver in its prefix from ever learning a cookie.)
+	unlimited := why == reasonBanned || (slip && act == queryBadCookie)
 	q.met.requests[act][why].Inc()
 	var m *dns.Msg
 	switch act {
@@ -281,8 +286,7 @@ func (f *Floodguard) act(q *inflight, act queryAction, why reason) bool {
 		return true
 	}
 	w := q.out(f)
-	if why == reasonBanned {
-		// The ban's own reply is not response-limited.
+	if unlimited {
 		state := request.Request{W: q.w, Req: q.r}
 		state.SizeAndDo(m)
 		if rw, ok := w.(*replyWriter); ok {

@@ -2,6 +2,7 @@ package floodguard
 
 import (
 	"net/netip"
+	"sync/atomic"
 )
 
 // nano is the credit one response costs: balances count nano-responses so
@@ -43,6 +44,10 @@ type limiter struct {
 	anyPerMinute int
 	ban          banConfig
 	table        *table
+	// bans is about how many bans are in force: raised as one starts,
+	// recounted by every sweep. While it is 0, as nearly always, no query
+	// pays for a ban lookup.
+	bans atomic.Int64
 }
 
 // decision is the limiter's answer for one response.
@@ -79,11 +84,13 @@ func (l *limiter) decide(now int64, p netip.Prefix, c class, name string, qtype 
 		if !ok && l.ban.limited > 0 {
 			// A banned bucket slips no more: one truncated reply a second.
 			d.banKey = l.key(banKind+byte(c), p, qtype, name)
-			switch l.checkBan(now, d.banKey) {
-			case bannedDrop:
-				slip = false
-			case bannedTruncate:
-				slip = true
+			if l.bans.Load() > 0 {
+				switch l.checkBan(now, d.banKey) {
+				case bannedDrop:
+					slip = false
+				case bannedTruncate:
+					slip = true
+				}
 			}
 		}
 		if slip {

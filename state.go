@@ -145,6 +145,7 @@ func (st *state) sweep(now int64) {
 			banned++
 		}
 	})
+	st.lim.bans.Store(int64(banned))
 	st.limits.tick(st.stopped, now)
 	st.bans.tick(st.unbanned, now)
 	for _, m := range st.metrics.all() {

@@ -134,12 +134,17 @@ func (w *replyWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// send writes m, one of floodguard's own replies that no response limit
-// applies to (the ban's truncated reply), with our cookie if due.
+// send writes m, one of floodguard's own slips that no response limit
+// applies to again (the ban's truncated reply a second, a slip as
+// BADCOOKIE), with our cookie if due, and counts it as a slip.
 func (w *replyWriter) send(m *dns.Msg) {
 	w.written.Store(true)
 	if w.cookie != "" {
 		m = withCookie(m, w.req, w.cookie)
+	}
+	if w.capped {
+		w.met.responses[actionSlipped].Inc()
+		w.met.bytes[actionSlipped].Add(float64(wireLen(m) + addedOPTLen(w.req, m)))
 	}
 	w.ResponseWriter.WriteMsg(m)
 }

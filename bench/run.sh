@@ -9,6 +9,8 @@
 #      responses-per-second 5, slip 2) and against BIND 9 at the same settings.
 #   4. Flood cost: CoreDNS CPU per query when floodguard answers every query
 #      and when it drops them before the chain.
+#   5. Collateral (bench/collateral.sh): real BIND and Unbound resolvers inside
+#      the spoofed prefix, answered share and latency beside amplification.
 # Results go to bench/results/ (summary.md is the digest); scratch files to
 # bench/work/. full takes about 9 minutes, quick about 3.
 set -euo pipefail
@@ -445,6 +447,15 @@ log "part 4: flood cost, $cost_rounds rounds of ${cost_s}s"
 for ((r = 1; r <= cost_rounds; r++)); do
 	for v in answered qps banned; do cost_run "$v" "$r"; done
 done
+
+# --- 5. collateral ------------------------------------------------------------------
+
+# Real resolvers inside the spoofed prefix, in a network namespace of their
+# own (bench/collateral.sh; about 7 minutes in full, 3 quick).
+log "part 5: collateral"
+[ -x "$(command -v unbound || echo /usr/sbin/unbound)" ] || apt_install unbound
+command -v dig >/dev/null || apt_install bind9-dnsutils
+timeout 1200 bash "$root/bench/collateral.sh" "$mode" >&2 || log "part 5 failed: see bench/results/collateral"
 
 # The plot BENCHMARKS.md shows (committed): only a full run replaces it.
 if [ "$mode" = full ]; then

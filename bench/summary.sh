@@ -240,6 +240,40 @@ if [ -s "$res/cost.txt" ]; then
 	done
 	echo
 fi
+# --- collateral ----------------------------------------------------------------------
+
+col=$res/collateral
+if [ -s "$col/collateral.md" ]; then
+	echo "## 5. Collateral: real resolvers inside the spoofed prefix (bench/collateral.sh)"
+	echo
+	echo "The victim's /24 holds BIND's named (sends DNS cookies) and Unbound (does not), each asked 10"
+	echo "random names a second under a wildcard the attack never touches, the named one every fifth"
+	echo "lookup the very name the attack floods (big.example.org TXT); both start once the 2000 q/s"
+	echo "flood is on, and cache nothing. \`legit outside\` is floodsim's client on another /24."
+	echo
+	cat "$col/collateral.md"
+	echo
+	echo "| issue-10 target | measured | verdict |"
+	echo "|---|---|---|"
+	j() { jq -r "$2" "$col/$1.json"; }
+	for a in classic random cookies; do
+		b=floodguard-recommended-$a
+		amp=$(j "$b-attack" .amplification)
+		echo "| recommended, $a: amplification <= 0.05 | $amp | $(verdict "$(calc "print ($amp <= 0.05)")") |"
+		lo=$(j "$b-attack" '.legit_answered / .legit_queries')
+		echo "| recommended, $a: legit client outside the prefix >= 99.9 % | $(calc "printf \"%.1f %%\", 100 * $lo") | $(verdict "$(calc "print ($lo >= 0.999)")") |"
+		ns=$(j "$b-named" .answered_share) np=$(j "$b-named" .latency_p50_ms)
+		echo "| recommended, $a: cookie-sending resolver >= 99 % of all lookups (the flooded name too), median <= 10 ms | $(calc "printf \"%.1f %%\", 100 * $ns"), $np ms, flooded name $(j "$b-named" '"\(.also_answered)/\(.also_lookups)"') | $(verdict "$(calc "print ($ns >= 0.99 && $np <= 10)")") |"
+		if [ $a != cookies ]; then
+			us=$(j "$b-unbound" .answered_share) up=$(j "$b-unbound" .latency_p50_ms)
+			echo "| recommended, $a: cookie-less resolver >= 99 % within 3 s, median <= 50 ms | $(calc "printf \"%.1f %%\", 100 * $us"), $up ms | $(verdict "$(calc "print ($us >= 0.99 && $up <= 50)")") |"
+		fi
+	done
+	fa=$(j floodguard-rrl5-classic-attack .amplification) ba=$(j bind-classic-attack .amplification)
+	echo "| rps 5 slip 2, no ban: amplification no worse than BIND's | $fa vs $ba | $(verdict "$(calc "print ($fa <= $ba + 0.001)")") |"
+	echo
+fi
+
 for f in profile-chain profile-coredns-plain profile-coredns-floodguard; do
 	[ -s "$res/$f.txt" ] || continue
 	echo "## $f.txt"
