@@ -273,8 +273,11 @@ type cookieReply struct {
 // withCookie returns m carrying exactly one COOKIE option, value (in
 // hexadecimal), in its OPT record; an OPT record is added as CoreDNS's
 // server would add it (the query's buffer size and DO bit) if m has none.
-func withCookie(m, req *dns.Msg, value string) *dns.Msg {
-	r := new(cookieReply)
+// The copy is made in r, or a new cookieReply if r is nil.
+func withCookie(m, req *dns.Msg, value string, r *cookieReply) *dns.Msg {
+	if r == nil {
+		r = new(cookieReply)
+	}
 	r.msg = *m
 	r.msg.Extra = r.extra[:0]
 	var old *dns.OPT

@@ -127,7 +127,7 @@ func TestWithCookie(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			orig := tt.reply()
 			before := orig.String()
-			got := withCookie(orig, req, value)
+			got := withCookie(orig, req, value, nil)
 			if orig.String() != before {
 				t.Errorf("the plugin's message was changed")
 			}

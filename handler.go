@@ -214,8 +214,17 @@ func (q *inflight) out(f *Floodguard) dns.ResponseWriter {
 		return q.w
 	}
 	if q.rw == nil {
-		q.rw = &replyWriter{ResponseWriter: q.w, f: f, ctx: q.ctx, req: q.r, met: q.met, zone: q.zone, prefix: q.prefix, now: q.now,
-			limited: q.limited, capped: q.capped, proven: q.proven, cookie: q.cookie.reply}
+		if q.cookied() {
+			cw := new(cookiedWriter)
+			cw.ck.value = q.cookie.reply
+			cw.cookie = &cw.ck
+			q.rw = &cw.replyWriter
+		} else {
+			q.rw = new(replyWriter)
+		}
+		w := q.rw
+		w.ResponseWriter, w.f, w.ctx, w.req, w.met, w.zone, w.prefix, w.now = q.w, f, q.ctx, q.r, q.met, q.zone, q.prefix, q.now
+		w.limited, w.capped, w.proven = q.limited, q.capped, q.proven
 	}
 	return q.rw
 }
@@ -234,7 +243,7 @@ func (f *Floodguard) answer(q *inflight) (int, error) {
 	rw, ok := w.(*replyWriter)
 	switch {
 	case !ok:
-	case rw.limited || rw.cookie != "":
+	case rw.limited || rw.cookie != nil:
 		if !rw.written.Load() {
 			rw.writeError(rcode)
 		}

@@ -59,12 +59,37 @@ type replyWriter struct {
 	met     *serverMetrics
 	zone    string
 	prefix  netip.Prefix
-	now     int64       // the query's clock reading: one read per query
-	limited bool        // the response limits apply
-	capped  bool        // plain UDP, not exempt: max-udp-size applies, and the UDP counters count it
-	proven  bool        // the transport proved the address: counted as a TCP response
-	cookie  string      // the COOKIE option (hexadecimal) every reply carries; "" for none
-	written atomic.Bool // a response was handled (sent, slipped or dropped); a kept writer may write late
+	now     int64        // the query's clock reading: one read per query
+	limited bool         // the response limits apply
+	capped  bool         // plain UDP, not exempt: max-udp-size applies, and the UDP counters count it
+	proven  bool         // the transport proved the address: counted as a TCP response
+	cookie  *replyCookie // the COOKIE every reply carries; nil for none
+	written atomic.Bool  // a response was handled (sent, slipped or dropped); a kept writer may write late
+}
+
+// replyCookie is the COOKIE option a query's replies carry, and room for
+// the first of them, so that a query with a cookie allocates its writer
+// and its reply at once (cookiedWriter).
+type replyCookie struct {
+	value string // hexadecimal
+	spare cookieReply
+	taken atomic.Bool
+}
+
+// cookiedWriter is a replyWriter and its cookie in one allocation.
+type cookiedWriter struct {
+	replyWriter
+	ck replyCookie
+}
+
+// withCookie returns m carrying our cookie, in the room kept for the first
+// reply if it is still free.
+func (w *replyWriter) withCookie(m *dns.Msg) *dns.Msg {
+	var spare *cookieReply
+	if w.cookie.taken.CompareAndSwap(false, true) {
+		spare = &w.cookie.spare
+	}
+	return withCookie(m, w.req, w.cookie.value, spare)
 }
 
 // cookieLen is the COOKIE option floodguard's replies carry: the client's
@@ -74,8 +99,8 @@ const cookieLen = 24
 // WriteMsg implements dns.ResponseWriter.
 func (w *replyWriter) WriteMsg(m *dns.Msg) error {
 	w.written.Store(true)
-	if w.cookie != "" {
-		m = withCookie(m, w.req, w.cookie)
+	if w.cookie != nil {
+		m = w.withCookie(m)
 	}
 	if !w.capped {
 		if w.proven {
@@ -101,7 +126,7 @@ func (w *replyWriter) WriteMsg(m *dns.Msg) error {
 // are when they fit. A reply that must carry our cookie goes out as a
 // message instead.
 func (w *replyWriter) Write(b []byte) (int, error) {
-	if !w.capped && w.cookie == "" {
+	if !w.capped && w.cookie == nil {
 		w.written.Store(true)
 		if w.proven {
 			w.met.tcpResponses.Inc()
@@ -117,7 +142,7 @@ func (w *replyWriter) Write(b []byte) (int, error) {
 		m.SetRcode(w.req, dns.RcodeServerFailure)
 		from = fromUnreadable
 	}
-	if w.cookie != "" {
+	if w.cookie != nil {
 		return len(b), w.WriteMsg(m)
 	}
 	w.written.Store(true)
@@ -139,8 +164,8 @@ func (w *replyWriter) Write(b []byte) (int, error) {
 // BADCOOKIE), with our cookie if due, and counts it as a slip.
 func (w *replyWriter) send(m *dns.Msg) {
 	w.written.Store(true)
-	if w.cookie != "" {
-		m = withCookie(m, w.req, w.cookie)
+	if w.cookie != nil {
+		m = w.withCookie(m)
 	}
 	if w.capped {
 		w.met.responses[actionSlipped].Inc()
@@ -154,8 +179,8 @@ func (w *replyWriter) send(m *dns.Msg) {
 // a slip as BADCOOKIE with a fresh cookie, so the client asks again at once
 // over UDP, proven.
 func (w *replyWriter) empty(m *dns.Msg, act action) *dns.Msg {
-	if act == actionSlipped && w.cookie != "" {
-		return withCookie(badCookie(w.req), w.req, w.cookie)
+	if act == actionSlipped && w.cookie != nil {
+		return w.withCookie(badCookie(w.req))
 	}
 	return truncated(m)
 }
@@ -205,7 +230,7 @@ func (w *replyWriter) judge(m *dns.Msg, wire int, from origin) (act action, out 
 	}
 	if out == empty {
 		size = slippedLen(m) + addedOPTLen(w.req, m) // written as a message: the server sizes it
-		if act == actionSlipped && w.cookie != "" {
+		if act == actionSlipped && w.cookie != nil {
 			size = badCookieLen(w.req)
 		}
 	}
