@@ -90,7 +90,7 @@ func (f *Floodguard) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 	// 2. Queries per second: per prefix for limited clients; per address,
 	// at an allowance of their own, for clients proven by a cookie (else a
 	// flooder that does not spoof would skip every limit with one).
-	if q.capped && f.queryLimited(&q, client.addr) {
+	if q.capped && (f.lim.qps.rate > 0 || f.lim.cookieQPS.rate > 0) && f.queryLimited(&q, client.addr) {
 		return dns.RcodeSuccess, nil
 	}
 

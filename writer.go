@@ -63,8 +63,8 @@ type replyWriter struct {
 	limited bool         // the response limits apply
 	capped  bool         // plain UDP, not exempt: max-udp-size applies, and the UDP counters count it
 	proven  bool         // the transport proved the address: counted as a TCP response
-	cookie  *replyCookie // the COOKIE every reply carries; nil for none
 	written atomic.Bool  // a response was handled (sent, slipped or dropped); a kept writer may write late
+	cookie  *replyCookie // the COOKIE every reply carries; nil for none
 }
 
 // replyCookie is the COOKIE option a query's replies carry, and room for
