@@ -215,7 +215,8 @@ func TestE2ECookiesWithDig(t *testing.T) {
 // backend returned, floodguard's own REFUSED; over UDP and TCP.
 func TestE2ECookieOnEveryReply(t *testing.T) {
 	useFrozenClock(t)
-	up := startCookieUpstream(t)
+	up := startUpstream(t)
+	up.cookie.Store(true)
 	srv := startServer(t, fmt.Sprintf(`.:{port} {
     bind 127.0.0.1
     floodguard {
@@ -227,7 +228,7 @@ func TestE2ECookieOnEveryReply(t *testing.T) {
     file testdata/example.org.zone example.org
     forward . %s
 }
-`, up))
+`, up.addr))
 	const client = "fedcba9876543210"
 	tests := []struct {
 		name  string
@@ -266,36 +267,6 @@ func TestE2ECookieOnEveryReply(t *testing.T) {
 			})
 		}
 	}
-}
-
-// startCookieUpstream is an upstream that answers every name with an A and
-// puts a COOKIE option of its own in every reply, as a real server does.
-func startCookieUpstream(t *testing.T) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	handler := dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetReply(r)
-		rr, _ := dns.NewRR(r.Question[0].Name + " 60 IN A 192.0.2.200")
-		m.Answer = []dns.RR{rr}
-		withCookieOption(m, "1111111111111111"+"2222222222222222"+"3333333333333333")
-		w.WriteMsg(m)
-	})
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, srv := range []*dns.Server{{PacketConn: pc, Handler: handler}, {Listener: ln, Handler: handler}} {
-		started := make(chan struct{})
-		srv.NotifyStartedFunc = func() { close(started) }
-		go srv.ActivateAndServe()
-		<-started
-		t.Cleanup(func() { srv.Shutdown() })
-	}
-	return pc.LocalAddr().String()
 }
 
 // TestE2ECookieSecrets: servers that share a secret accept each other's

@@ -58,16 +58,7 @@ func TestE2ELimitLogForgetsEvictedSlots(t *testing.T) {
 			}
 		}
 	}
-	waitSweep := func(t *testing.T, what string, done func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for !done() {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not within 5 s (the sweeper runs every second)", what)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+	waitSweep := waitFor // the sweeper runs every second
 
 	// Two rounds, a sweep apart: each names up to 10 starts in the log.
 	for round := range 2 {

@@ -18,6 +18,7 @@ type upstream struct {
 	addr    string
 	queries atomic.Int64
 	silent  atomic.Bool
+	cookie  atomic.Bool // put a COOKIE option of its own in every reply, as a real server does
 }
 
 func startUpstream(t *testing.T) *upstream {
@@ -43,6 +44,9 @@ func startUpstream(t *testing.T) *upstream {
 		if r.Question[0].Qtype == dns.TypeA {
 			rr, _ := dns.NewRR(r.Question[0].Name + " 60 IN A 192.0.2.200")
 			m.Answer = []dns.RR{rr}
+		}
+		if u.cookie.Load() {
+			withCookieOption(m, "1111111111111111"+"2222222222222222"+"3333333333333333")
 		}
 		w.WriteMsg(m)
 	})
