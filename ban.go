@@ -30,20 +30,35 @@ const (
 	bannedTruncate // banned, but this second's one TC=1 reply is due
 )
 
+// banScope is what a ban covers: a prefix's responses of one bucket, or its
+// ANY queries.
+type banScope struct {
+	c          class
+	name       string
+	qtype      uint16
+	anyQueries bool // any-per-minute's: the prefix's ANY queries
+}
+
+// banKey is the table key of the ban of scope s for prefix p.
+func (l *limiter) banKey(p netip.Prefix, s banScope) uint64 {
+	if s.anyQueries {
+		return l.key(anyBanKind, p, 0, "")
+	}
+	return l.key(banKind+byte(s.c), p, s.qtype, s.name)
+}
+
 // queryBan is the ban a query meets before the next plugin: that of the
 // positive answers to its name and type (a name the flood repeats), or,
 // for ANY, of the prefix's ANY queries.
-func (l *limiter) queryBan(now int64, p netip.Prefix, name string, qtype uint16) (banState, uint64) {
+func (l *limiter) queryBan(now int64, p netip.Prefix, name string, qtype uint16) banState {
 	if l.bans.Load() == 0 {
-		return notBanned, 0
+		return notBanned
 	}
-	key := l.key(banKind+byte(classResponse), p, qtype, name)
-	b := l.checkBan(now, key)
+	b := l.checkBan(now, l.banKey(p, banScope{c: classResponse, name: name, qtype: qtype}))
 	if b == notBanned && qtype == dns.TypeANY {
-		key = l.key(anyBanKind, p, 0, "")
-		b = l.checkBan(now, key)
+		b = l.checkBan(now, l.banKey(p, banScope{anyQueries: true}))
 	}
-	return b, key
+	return b
 }
 
 // checkBan looks up the ban of key without claiming a slot: most buckets

@@ -76,7 +76,7 @@ func (f *Floodguard) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 		// queries, dropped before any other work, but for one truncated
 		// reply a second. Every other name is answered as before.
 		if f.lim.ban.limited > 0 {
-			if ban, _ := f.lim.queryBan(q.now, q.prefix, qn.Name, qn.Qtype); ban != notBanned {
+			if ban := f.lim.queryBan(q.now, q.prefix, qn.Name, qn.Qtype); ban != notBanned {
 				act := queryDropped
 				if ban == bannedTruncate {
 					act = queryTruncated
@@ -362,23 +362,6 @@ func unwrap(w dns.ResponseWriter) dns.ResponseWriter {
 		return rw.ResponseWriter
 	}
 	return w
-}
-
-// banScope is what a ban covers: prefix p's responses of one bucket, or
-// its ANY queries.
-type banScope struct {
-	c          class
-	name       string
-	qtype      uint16
-	anyQueries bool // any-per-minute's: the prefix's ANY queries
-}
-
-// key is the table key of the ban of scope s for prefix p.
-func (l *limiter) banKey(p netip.Prefix, s banScope) uint64 {
-	if s.anyQueries {
-		return l.key(anyBanKind, p, 0, "")
-	}
-	return l.key(banKind+byte(s.c), p, s.qtype, s.name)
 }
 
 // overLimit counts an over-limit decision of prefix p's scope s towards a

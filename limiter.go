@@ -83,7 +83,7 @@ func (l *limiter) decide(now int64, p netip.Prefix, c class, name string, qtype 
 		st.mu.Unlock()
 		if !ok && l.ban.limited > 0 {
 			// A banned bucket slips no more: one truncated reply a second.
-			d.banKey = l.key(banKind+byte(c), p, qtype, name)
+			d.banKey = l.banKey(p, banScope{c: c, name: name, qtype: qtype})
 			if l.bans.Load() > 0 {
 				switch l.checkBan(now, d.banKey) {
 				case bannedDrop:
