@@ -112,7 +112,7 @@ func (l *limiter) noteLimited(now int64, key uint64) (banned bool, dur int64, n 
 	}
 	dur = min(dur, maxBan)
 	s.slips++
-	s.flags |= flagBanned | flagBanReplyDue // the next query may get its truncated reply at once
+	s.flags |= flagBanned | flagBanReplyDue | flagBanSlot // the next query may get its truncated reply at once
 	s.mark = now + dur
 	s.balance = 0
 	// Remember the ban for as long again after it ends, so a repeat

@@ -101,6 +101,13 @@ type config struct {
 	cookieFile    string          // cookie-secret-file: secrets read (and re-read) from a file
 	cookieQPS     queryRate       // queries per second per address with a valid server cookie
 	cookieQPSSet  bool            // cookie-queries-per-second was given (else it follows queries-per-second)
+
+	name         string   // the server block's keys, as the view API names it
+	servers      []string // the block's listeners, as the metrics' server label names them
+	api          string   // address of the view and control API; "" for none
+	apiTokenFile string   // bearer token that allows the API's writes; "" for read-only
+	denyFile     string   // deny-file: prefixes banned over UDP
+	allowFile    string   // allow-file: prefixes trusted like exempt-clients
 }
 
 // queryRate is a queries-per-second token bucket: BURST tokens, refilled

@@ -338,6 +338,12 @@ func tcpQuery(t *testing.T, from, to string, m *dns.Msg) *dns.Msg {
 // as "name{labels}" -> value, with the server label left out.
 func (s *server) scrape(t *testing.T) map[string]float64 {
 	t.Helper()
+	return s.scrapeFor(t, ":"+s.port+`"`)
+}
+
+// scrapeFor reads the floodguard series whose server label ends in marker.
+func (s *server) scrapeFor(t *testing.T, marker string) map[string]float64 {
+	t.Helper()
 	resp, err := http.Get("http://" + s.metrics + "/metrics")
 	if err != nil {
 		t.Fatalf("scraping metrics: %v", err)
@@ -347,7 +353,7 @@ func (s *server) scrape(t *testing.T) map[string]float64 {
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		line := sc.Text()
-		if !strings.HasPrefix(line, "coredns_floodguard_") || !strings.Contains(line, ":"+s.port+`"`) {
+		if !strings.HasPrefix(line, "coredns_floodguard_") || !strings.Contains(line, marker) {
 			continue
 		}
 		i := strings.LastIndexByte(line, ' ')

@@ -26,6 +26,7 @@ type Floodguard struct {
 	managed  bool        // made by setup: caddy starts and stops it, and it holds its state
 	holding  atomic.Bool // the hold is taken (from the first query on), or none is wanted (not managed)
 	shutdown bool        // OnShutdown ran; guarded by registryMu
+	apiOn    bool        // shown on its API listener; guarded by apiMu
 }
 
 // hold takes the instance's hold on its state at its first query. Holding
@@ -86,18 +87,25 @@ var processStart = time.Now()
 // immune to wall-clock steps.
 func monotonicNow() int64 { return int64(time.Since(processStart)) }
 
-// exempt reports whether addr is in exempt-clients.
-func (f *Floodguard) exempt(addr netip.Addr) bool {
+// exempt reports whether addr, q's client, is in exempt-clients or the
+// allow-file.
+func (f *Floodguard) exempt(q *inflight, addr netip.Addr) bool {
 	for _, p := range f.cfg.exempt {
 		if p.Contains(addr) {
 			return true
 		}
 	}
+	if f.ops.anyAllowed() {
+		q.clock(f)
+		return f.ops.allowed(addr, f.wallAt(q.now))
+	}
 	return false
 }
 
-// logLimiting logs that prefix p started being limited, naming what tipped it.
+// logLimiting logs that prefix p started being limited, naming what tipped
+// it, and lists it for the view API.
 func (f *Floodguard) logLimiting(key uint64, p netip.Prefix, c class, name string, qtype uint16, now int64) {
+	f.limiting.add(key, rosterEntry{prefix: p, scope: banScope{c: c, name: name, qtype: qtype}, since: now})
 	verb := "limiting"
 	if f.cfg.logOnly {
 		verb = "would limit"
@@ -112,8 +120,10 @@ func (f *Floodguard) logLimiting(key uint64, p netip.Prefix, c class, name strin
 	}
 }
 
-// logBan logs a ban of prefix p's scope s for dur, the n-th in a row.
+// logBan logs a ban of prefix p's scope s for dur, the n-th in a row, and
+// lists it for the view API.
 func (f *Floodguard) logBan(key uint64, p netip.Prefix, s banScope, dur int64, n uint32, now int64) {
+	f.banning.add(key, rosterEntry{prefix: p, scope: s, since: now})
 	verb := "banned"
 	if f.cfg.logOnly {
 		verb = "would ban"

@@ -8,6 +8,8 @@ import (
 	"github.com/coredns/coredns/plugin/metrics"
 	"github.com/coredns/coredns/request"
 
+	"github.com/floodguard/floodguard/internal/topk"
+
 	"github.com/miekg/dns"
 )
 
@@ -26,10 +28,21 @@ func (f *Floodguard) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 		return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
 	}
 	q := inflight{ctx: ctx, w: w, r: r, met: met, zone: zone, now: -1}
-	exempt := client.udp && f.exempt(client.addr)
+	rcode, err := f.serve(&q, client)
+	if f.top != nil && q.capped {
+		f.countTalker(&q, client.addr)
+	}
+	return rcode, err
+}
+
+// serve takes q through floodguard's steps, in order, and on to the next
+// plugin unless a step handled it.
+func (f *Floodguard) serve(q *inflight, client sender) (int, error) {
+	r, met := q.r, q.met
+	exempt := client.udp && f.exempt(q, client.addr)
 	if f.cfg.cookies != cookiesOff {
 		if len(r.Extra) > 0 { // an OPT record may hold a COOKIE
-			f.readCookie(&q, client.addr)
+			f.readCookie(q, client.addr)
 		}
 		met.cookies[q.cookie.kind].Inc()
 	}
@@ -40,12 +53,13 @@ func (f *Floodguard) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 	q.capped = client.udp && !exempt
 	q.limited = q.capped && q.cookie.kind != cookieValid
 	if !q.capped && !q.proven && !q.cookied() && !f.policyApplies() {
-		return f.answer(&q) // exempt: nothing to do
+		return f.answer(q) // exempt: nothing to do
 	}
 	qn := r.Question[0]
 	if q.capped {
 		q.clock(f)
-		met.requestBytes.Add(float64(wireLen(r)))
+		q.reqBytes = wireLen(r)
+		met.requestBytes.Add(float64(q.reqBytes))
 	}
 	if q.limited {
 		q.prefix = prefixOf(client.addr, f.cfg.v4Bits, f.cfg.v6Bits)
@@ -55,10 +69,10 @@ func (f *Floodguard) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 	// server cookie that is stale or not ours gets BADCOOKIE and a fresh
 	// one (limited as an error), and in require mode so does every query
 	// without a valid one (TC=1 if it has no cookie at all).
-	if q.cookie.kind == cookieMalformed && f.act(&q, queryFormErr, reasonCookie) {
+	if q.cookie.kind == cookieMalformed && f.act(q, queryFormErr, reasonCookie) {
 		return dns.RcodeSuccess, nil
 	}
-	if client.udp && q.cookie.kind == cookieBad && f.act(&q, queryBadCookie, reasonCookie) {
+	if client.udp && q.cookie.kind == cookieBad && f.act(q, queryBadCookie, reasonCookie) {
 		return dns.RcodeSuccess, nil
 	}
 	if f.cfg.cookies == cookiesRequire && q.capped && q.cookie.kind != cookieValid {
@@ -66,22 +80,27 @@ func (f *Floodguard) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 		if q.cookied() {
 			act = queryBadCookie
 		}
-		if f.act(&q, act, reasonCookie) {
+		if f.act(q, act, reasonCookie) {
 			return dns.RcodeSuccess, nil
 		}
 	}
 
 	if q.limited {
-		// 1. Bans: a name and type this prefix flooded, or its ANY
-		// queries, dropped before any other work, but for one truncated
-		// reply a second. Every other name is answered as before.
+		// 1. Bans, dropped before any other work but for one truncated
+		// reply a second. The operator's (through the API, or the
+		// deny-file) cover the whole prefix; automatic ones a name and
+		// type this prefix flooded, or its ANY queries, and every other
+		// name is answered as before.
+		if f.ops.anyDenied() && f.operatorBanned(q, client.addr) {
+			return dns.RcodeSuccess, nil
+		}
 		if f.lim.ban.limited > 0 {
 			if ban := f.lim.queryBan(q.now, q.prefix, qn.Name, qn.Qtype); ban != notBanned {
 				act := queryDropped
 				if ban == bannedTruncate {
 					act = queryTruncated
 				}
-				if f.act(&q, act, reasonBanned) {
+				if f.act(q, act, reasonBanned) {
 					return dns.RcodeSuccess, nil
 				}
 			}
@@ -90,7 +109,7 @@ func (f *Floodguard) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 	// 2. Queries per second: per prefix for limited clients; per address,
 	// at an allowance of their own, for clients proven by a cookie (else a
 	// flooder that does not spoof would skip every limit with one).
-	if q.capped && (f.lim.qps.rate > 0 || f.lim.cookieQPS.rate > 0) && f.queryLimited(&q, client.addr) {
+	if q.capped && (f.lim.qps.rate > 0 || f.lim.cookieQPS.rate > 0) && f.queryLimited(q, client.addr) {
 		return dns.RcodeSuccess, nil
 	}
 
@@ -104,12 +123,12 @@ func (f *Floodguard) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 				if f.cfg.rootMode == rootDrop {
 					act = queryDropped
 				}
-				if f.act(&q, act, reasonRoot) {
+				if f.act(q, act, reasonRoot) {
 					return dns.RcodeSuccess, nil
 				}
 			}
 		} else if f.cfg.authoritative != nil && longestZone(f.cfg.authoritative, qn.Name) == "" {
-			if f.act(&q, queryRefused, reasonRecursion) {
+			if f.act(q, queryRefused, reasonRecursion) {
 				return dns.RcodeSuccess, nil
 			}
 		}
@@ -122,22 +141,22 @@ func (f *Floodguard) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 			countEvicted(met, evicted)
 			if !ok {
 				f.overLimit(q.now, q.prefix, banScope{anyQueries: true}, 0, met)
-				if f.act(&q, queryDropped, reasonAny) {
+				if f.act(q, queryDropped, reasonAny) {
 					return dns.RcodeSuccess, nil
 				}
 			}
 		}
 		act, acts := anyAction(f.cfg.anyMode, client.udp)
-		if acts && f.act(&q, act, reasonAny) {
+		if acts && f.act(q, act, reasonAny) {
 			if act == queryMinimal {
-				f.minimalAny(ctx, q.out(f), r)
+				f.minimalAny(q.ctx, q.out(f), r)
 			}
 			return dns.RcodeSuccess, nil
 		}
 	}
 
 	// 5. The answer, rate limited as it is written (replyWriter.judge).
-	return f.answer(&q)
+	return f.answer(q)
 }
 
 // queryLimited applies the queries-per-second limits to q and reports
@@ -178,6 +197,9 @@ type inflight struct {
 	prefix  netip.Prefix
 	cookie  queryCookie
 	rw      *replyWriter // made on first need, so that queries dropped early allocate nothing
+
+	reqBytes int          // the query's size, for limited clients
+	outcome  topk.Outcome // what a step did, for the top talkers (the writer's outcome otherwise)
 }
 
 // clock reads the clock for q, once.
@@ -275,8 +297,9 @@ func (f *Floodguard) act(q *inflight, act queryAction, why reason) bool {
 	// are: no response limit applies to them again. (A BADCOOKIE that went
 	// on to the errors' allowance would let a flood that exhausts it keep
 	// a real resolver in its prefix from ever learning a cookie.)
-	unlimited := why == reasonBanned || (slip && act == queryBadCookie)
+	unlimited := why == reasonBanned || why == reasonDenied || (slip && act == queryBadCookie)
 	q.met.requests[act][why].Inc()
+	q.outcome = act.outcome()
 	var m *dns.Msg
 	switch act {
 	case queryRefused:

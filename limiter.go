@@ -1,6 +1,7 @@
 package floodguard
 
 import (
+	"math"
 	"net/netip"
 	"sync/atomic"
 )
@@ -32,6 +33,7 @@ const (
 	cookieQueryKind                           // cookie-queries-per-second token bucket, per address
 	anyKind                                   // any-per-minute window
 	anyBanKind                                // ban of a prefix's ANY queries (any-per-minute)
+	operatorBanKind                           // the one truncated reply a second of a prefix the operator banned
 	banKind                                   // bans of response buckets: banKind + the bucket's class
 )
 
@@ -74,6 +76,9 @@ func (l *limiter) decide(now int64, p netip.Prefix, c class, name string, qtype 
 			d.evictions++
 		}
 		ok := debit(s, rate, l.window, now)
+		if ok {
+			s.slips = 0 // the next over-limit episode starts with a slip again
+		}
 		s.expires = max(s.expires, s.last+(l.window+1)*nano) // by then any debt is repaid
 		slip := false
 		if !ok {
@@ -123,7 +128,11 @@ func (l *limiter) decide(now int64, p netip.Prefix, c class, name string, qtype 
 		s.mark = max(s.mark, now)
 		if s.flags&flagLimiting == 0 {
 			s.flags |= flagLimiting
+			s.slips = 0
 			d.started = true
+		}
+		if s.slips < math.MaxUint32 {
+			s.slips++ // a client slot's slips count its episode's limited responses
 		}
 	}
 	st.mu.Unlock()
@@ -146,11 +155,7 @@ func debit(s *slot, rate, window, now int64) bool {
 	if floor := -window * rate * nano; s.balance < floor {
 		s.balance = floor
 	}
-	if s.balance >= 0 {
-		s.slips = 0 // the next over-limit episode starts with a slip again
-		return true
-	}
-	return false
+	return s.balance >= 0
 }
 
 // slipNow counts an over-limit response on s: the first one slips, then

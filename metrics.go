@@ -85,6 +85,29 @@ var (
 		Help:      "Queries floodguard saw, by what their DNS COOKIE option was: missing, malformed, client_only, valid or bad.",
 	}, []string{"server", "result"})
 
+	listReloads = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: subsystem,
+		Name:      "list_reloads_total",
+		Help:      "Reads of a changed deny-file or allow-file, by list and result (success, or failure: the list in force stays).",
+	}, []string{"server", "list", "result"})
+
+	listEntries = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: subsystem,
+		Name:      "list_entries",
+		Help:      "Entries of the deny-file or allow-file in force.",
+	}, []string{"server", "list"})
+
+	// apiRequests' server is the API listener's address: one listener can
+	// show several server blocks, and a request can concern them all.
+	apiRequests = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: subsystem,
+		Name:      "api_requests_total",
+		Help:      "Requests to the view and control API, by endpoint and HTTP status code; server is the API's address.",
+	}, []string{"server", "endpoint", "code"})
+
 	tcpResponses = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: plugin.Namespace,
 		Subsystem: subsystem,
@@ -195,4 +218,21 @@ func (c *metricsCache) all() map[string]*serverMetrics {
 		return *p
 	}
 	return nil
+}
+
+// listMetrics counts the list reloads of one state, under the server labels
+// of its block's listeners (known at setup, before any query).
+type listMetrics struct{ servers []string }
+
+func (m listMetrics) reloaded(list string, ok bool, entries int) {
+	result := "success"
+	if !ok {
+		result = "failure"
+	}
+	for _, s := range m.servers {
+		listReloads.WithLabelValues(s, list, result).Inc()
+		if ok {
+			listEntries.WithLabelValues(s, list).Set(float64(entries))
+		}
+	}
 }

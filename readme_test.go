@@ -31,6 +31,7 @@ func TestReadme(t *testing.T) {
 		port := freePort(t)
 		dnsserver.Port = port
 		corefile = strings.ReplaceAll(corefile, "127.0.0.1:9153", "127.0.0.1:"+freePort(t))
+		corefile = strings.ReplaceAll(corefile, "127.0.0.1:9154", "127.0.0.1:"+freePort(t))
 		inst, err := caddy.Start(caddy.CaddyfileInput{Contents: []byte(corefile), Filepath: "Corefile", ServerTypeName: "dns"})
 		serverMu.Unlock()
 		if err != nil {

@@ -1,6 +1,7 @@
 package floodguard
 
 import (
+	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	clog "github.com/coredns/coredns/plugin/pkg/log"
 
 	"github.com/floodguard/floodguard/internal/cookie"
+	"github.com/floodguard/floodguard/internal/prefixlist"
 
 	"github.com/miekg/dns"
 )
@@ -31,9 +33,19 @@ func setup(c *caddy.Controller) error {
 	if err != nil {
 		return plugin.Error(pluginName, err)
 	}
+	cfg.servers = serverLabels(dnsserver.GetConfig(c))
 	f := newFloodguard(cfg, stateFor(cfg.key, cfg, clock))
 	f.managed = true
 	c.OnShutdown(f.onShutdown)
+	if cfg.api != "" {
+		// As CoreDNS's health plugin does: the listener closes as a reload
+		// starts, and opens again with the new instances, or with the old
+		// ones if the reload fails.
+		c.OnStartup(f.apiStart)
+		c.OnRestart(f.apiStop)
+		c.OnRestartFailed(f.apiStart)
+		c.OnFinalShutdown(f.apiStop)
+	}
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		f.Next = next
 		return f
@@ -234,6 +246,32 @@ func parse(c *caddy.Controller) (config, error) {
 					return cfg, err
 				}
 				cfg.ban = banConfig{limited: int64(n), within: within, dur: dur}
+			case "api":
+				addr, err := apiAddress(c, vals)
+				if err != nil {
+					return cfg, err
+				}
+				cfg.api = addr
+			case "api-token-file":
+				if len(vals) != 1 {
+					return cfg, c.Errf("api-token-file: needs one PATH, got %d values", len(vals))
+				}
+				if _, err := readToken(vals[0]); err != nil {
+					return cfg, c.Errf("api-token-file: %v", err)
+				}
+				cfg.apiTokenFile = vals[0]
+			case "deny-file", "allow-file":
+				if len(vals) != 1 {
+					return cfg, c.Errf("%s: needs one PATH, got %d values", opt, len(vals))
+				}
+				if _, err := prefixlist.Load(vals[0]); err != nil {
+					return cfg, c.Errf("%s: %v", opt, err)
+				}
+				if opt == "deny-file" {
+					cfg.denyFile = vals[0]
+				} else {
+					cfg.allowFile = vals[0]
+				}
 			case "log-only":
 				if len(vals) != 0 {
 					return cfg, c.Errf("log-only: takes no values, got %q", strings.Join(vals, " "))
@@ -244,6 +282,7 @@ func parse(c *caddy.Controller) (config, error) {
 			}
 		}
 		cfg.key = key
+		cfg.name = strings.Join(c.ServerBlockKeys, " ")
 	}
 	// As in BIND, the per-class allowances default to responses-per-second.
 	if !rateSet[classResponse] {
@@ -278,6 +317,9 @@ func validate(c *caddy.Controller, cfg *config, seen map[string]bool) error {
 				return c.Errf("%s: cookies are off", opt)
 			}
 		}
+	}
+	if seen["api-token-file"] && !seen["api"] {
+		return c.Errf("api-token-file: there is no api to give a token to")
 	}
 	// A client with a valid cookie skips the response limits, but not the
 	// query limits: by default it has the per-prefix allowance to itself.
@@ -375,4 +417,50 @@ func parseCIDR(s string) (netip.Prefix, error) {
 		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
 	}
 	return p.Masked(), nil
+}
+
+// defaultAPIAddress is the API's address when `api` names none: loopback,
+// so the API is never reachable from elsewhere unless the Corefile says so.
+const defaultAPIAddress = "127.0.0.1:9154"
+
+// apiAddress reads `api [ADDRESS]`: HOST:PORT, with a host, so that
+// listening on every address is always written out (0.0.0.0:9154, [::]:9154).
+func apiAddress(c *caddy.Controller, vals []string) (string, error) {
+	switch len(vals) {
+	case 0:
+		return defaultAPIAddress, nil
+	case 1:
+	default:
+		return "", c.Errf("api: needs at most one ADDRESS, got %d values", len(vals))
+	}
+	host, port, err := net.SplitHostPort(vals[0])
+	if err != nil {
+		return "", c.Errf("api: %q is not HOST:PORT (e.g. 127.0.0.1:9154)", vals[0])
+	}
+	if host == "" {
+		return "", c.Errf("api: %q has no host: write 127.0.0.1%s for loopback, or 0.0.0.0%s to listen on every address", vals[0], vals[0], vals[0])
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return "", c.Errf("api: %q has no port from 1 to 65535", vals[0])
+	}
+	return vals[0], nil
+}
+
+// serverLabels are the server labels CoreDNS's metrics give the block's
+// listeners, so that the metrics floodguard updates outside any query
+// carry the same ones.
+func serverLabels(conf *dnsserver.Config) []string {
+	hosts := conf.ListenHosts
+	if len(hosts) == 0 {
+		hosts = []string{""}
+	}
+	out := make([]string, 0, len(hosts))
+	for _, h := range hosts {
+		addr := net.JoinHostPort(h, conf.Port)
+		if a, err := net.ResolveTCPAddr("tcp", addr); err == nil {
+			addr = a.String()
+		}
+		out = append(out, conf.Transport+"://"+addr)
+	}
+	return out
 }

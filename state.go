@@ -1,6 +1,7 @@
 package floodguard
 
 import (
+	"github.com/floodguard/floodguard/internal/topk"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,12 +13,22 @@ import (
 // the running state, so nobody being limited is forgotten, while a changed
 // block starts fresh.
 type state struct {
-	key     string // server block keys and the floodguard block's tokens
-	lim     limiter
-	limits  *eventLog // prefixes starting and stopping being limited
-	bans    *eventLog // bans and their expiry
-	metrics metricsCache
-	now     func() int64 // clock in ns; injectable so tests of rates are exact
+	key    string // server block keys and the floodguard block's tokens
+	lim    limiter
+	limits *eventLog // prefixes starting and stopping being limited
+	bans   *eventLog // bans and their expiry
+	// limiting and banning list the same for the view API, unbounded by
+	// the log's line budget: the prefixes being limited, and the ban slots
+	// (while they remember a ban, so lifting one resets its escalation).
+	limiting *roster
+	banning  *roster
+
+	ops         operatorLists // bans set through the API; the deny and allow files
+	listMetrics listMetrics   // reloads of the list files
+	top         *topk.Summary // the heaviest client prefixes, for the view API; nil without one
+	name        string        // the server block, as the view API names it
+	metrics     metricsCache
+	now         func() int64 // clock in ns; injectable so tests of rates are exact
 
 	cookies     cookieKeys
 	cookieEpoch atomic.Int64 // wall-clock seconds at the clock's zero, for cookie timestamps
@@ -62,10 +73,18 @@ func newState(key string, cfg config, now func() int64) *state {
 			ban:          cfg.ban,
 			table:        newTable(cfg.maxTableSize),
 		},
-		limits: newEventLog("stopped "+limiting+" responses to", limiting+" responses to %d more prefixes (not listed)"),
-		bans:   newEventLog("ban ended ("+banning+") for", banning+" %d more prefixes (not listed)"),
-		now:    now,
+		limits:      newEventLog("stopped "+limiting+" responses to", limiting+" responses to %d more prefixes (not listed)"),
+		bans:        newEventLog("ban ended ("+banning+") for", banning+" %d more prefixes (not listed)"),
+		now:         now,
+		limiting:    newRoster(),
+		banning:     newRoster(),
+		listMetrics: listMetrics{servers: cfg.servers},
+		name:        cfg.name,
 	}
+	if cfg.api != "" {
+		st.top = topk.New(topCounters, topEpoch, topEpochs)
+	}
+	st.openLists(cfg)
 	st.initCookies(cfg)
 	st.syncCookieTime()
 	return st
@@ -126,6 +145,7 @@ func (st *state) sweepLoop(stop <-chan struct{}, done chan<- struct{}) {
 func (st *state) sweep(now int64) {
 	st.syncCookieTime()
 	st.reloadSecretFile()
+	st.reloadLists()
 	quiet := st.lim.window * nano
 	// First the listed episodes whose slot is gone: the sweep below only
 	// finds the ones whose slot is still there.
@@ -146,10 +166,26 @@ func (st *state) sweep(now int64) {
 		}
 	})
 	st.lim.bans.Store(int64(banned))
+	st.limiting.prune(func(key uint64) bool { return t.flagged(key, flagLimiting) })
+	st.banning.prune(func(key uint64) bool { return t.flagged(key, flagBanSlot) })
 	st.limits.tick(st.stopped, now)
 	st.bans.tick(st.unbanned, now)
 	for _, m := range st.metrics.all() {
 		m.entries.Set(float64(live))
 		m.banned.Set(float64(banned))
 	}
+}
+
+// The top-talkers summary: 512 counters for each ranking, over the last 60
+// to 70 s in 10 s steps.
+const (
+	topCounters = 512
+	topEpoch    = 10 * nano
+	topEpochs   = 7
+)
+
+// wallAt is the wall-clock time of the state's clock reading now, to the
+// second: list expiries and the API's times are wall-clock times.
+func (st *state) wallAt(now int64) time.Time {
+	return time.Unix(st.cookieEpoch.Load(), now)
 }

@@ -19,7 +19,7 @@ type slot struct {
 	expires int64  // clock reading from which the slot carries no state
 	balance int64  // credit in nano-units; its meaning depends on the slot's kind
 	mark    int64  // a second time, by kind: last over-limit response, ban end
-	slips   uint32 // over-limit responses since the last slipped one; bans so far
+	slips   uint32 // by kind: over-limit responses since the last slipped one; bans so far; a client's limited responses this episode
 	flags   uint32
 }
 
@@ -27,6 +27,7 @@ const (
 	flagLimiting    uint32 = 1 << iota // client slot: its prefix is being limited (start was logged)
 	flagBanned                         // ban slot: its prefix is banned (ban was logged)
 	flagBanReplyDue                    // ban slot: the ban's first truncated reply is still to be sent
+	flagBanSlot                        // ban slot that has banned: kept while it remembers the bans, for the bans roster
 )
 
 // set is a group of ways sharing one lock. Locks are per set, so two

@@ -10,6 +10,8 @@ import (
 	"github.com/coredns/coredns/plugin/pkg/edns"
 	"github.com/coredns/coredns/request"
 
+	"github.com/floodguard/floodguard/internal/topk"
+
 	"github.com/miekg/dns"
 )
 
@@ -65,6 +67,9 @@ type replyWriter struct {
 	proven  bool         // the transport proved the address: counted as a TCP response
 	written atomic.Bool  // a response was handled (sent, slipped or dropped); a kept writer may write late
 	cookie  *replyCookie // the COOKIE every reply carries; nil for none
+
+	sentBytes atomic.Int64  // bytes of UDP replies sent, for the top talkers
+	outcome   atomic.Uint32 // a topk.Outcome other than Answered: a reply was dropped or slipped
 }
 
 // replyCookie is the COOKIE option a query's replies carry, and room for
@@ -168,8 +173,13 @@ func (w *replyWriter) send(m *dns.Msg) {
 		m = w.withCookie(m)
 	}
 	if w.capped {
+		n := wireLen(m) + addedOPTLen(w.req, m)
 		w.met.responses[actionSlipped].Inc()
-		w.met.bytes[actionSlipped].Add(float64(wireLen(m) + addedOPTLen(w.req, m)))
+		w.met.bytes[actionSlipped].Add(float64(n))
+		if w.f.top != nil {
+			w.sentBytes.Add(int64(n))
+			w.outcome.Store(uint32(topk.Slipped))
+		}
 	}
 	w.ResponseWriter.WriteMsg(m)
 }
@@ -236,7 +246,23 @@ func (w *replyWriter) judge(m *dns.Msg, wire int, from origin) (act action, out 
 	}
 	w.met.responses[act].Inc()
 	w.met.bytes[act].Add(float64(size))
+	if w.f.top != nil {
+		w.countTalker(act, size)
+	}
 	return act, out, packed
+}
+
+// countTalker keeps what became of the reply, for the top talkers.
+func (w *replyWriter) countTalker(act action, size int) {
+	switch act {
+	case actionDropped:
+		w.outcome.Store(uint32(topk.Dropped))
+	case actionSlipped:
+		w.outcome.Store(uint32(topk.Slipped))
+		w.sentBytes.Add(int64(size))
+	default:
+		w.sentBytes.Add(int64(size))
+	}
 }
 
 // fit says how m, of wire bytes as written, can go out within max-udp-size

@@ -1,0 +1,181 @@
+package floodguard
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The view and control API: an HTTP listener of its own, off unless a
+// floodguard block says `api ADDRESS`. Server blocks naming the same
+// address share one listener; each block is a view of its own state,
+// named by its server block keys. Like CoreDNS's health plugin, a listener
+// closes when a reload starts and opens again with the new instances (or,
+// if the reload fails, with the old ones).
+
+// apiListener is one API address and the floodguard blocks it shows.
+type apiListener struct {
+	addr  string
+	ln    net.Listener
+	srv   *http.Server
+	refs  int           // blocks holding the listener; guarded by apiMu
+	views []*Floodguard // in the order they started; guarded by apiMu
+}
+
+var (
+	apiMu        sync.Mutex
+	apiListeners = map[string]*apiListener{}
+)
+
+// apiStart opens f's API listener, or joins the one open on its address,
+// and shows f there. A block of the same name that was shown before (the
+// old instance of a failed reload) is replaced.
+func (f *Floodguard) apiStart() error {
+	apiMu.Lock()
+	defer apiMu.Unlock()
+	if f.apiOn {
+		return nil
+	}
+	al := apiListeners[f.cfg.api]
+	if al == nil {
+		ln, err := net.Listen("tcp", f.cfg.api)
+		if err != nil {
+			return err
+		}
+		al = &apiListener{addr: f.cfg.api, ln: ln}
+		al.srv = &http.Server{
+			Handler:           al,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       10 * time.Second,
+			WriteTimeout:      10 * time.Second,
+			IdleTimeout:       60 * time.Second,
+			MaxHeaderBytes:    16 << 10,
+		}
+		apiListeners[f.cfg.api] = al
+		go al.srv.Serve(ln)
+		log.Infof("view and control API on http://%s", ln.Addr())
+	}
+	al.refs++
+	al.views = slices.DeleteFunc(al.views, func(v *Floodguard) bool { return v.state.name == f.state.name })
+	al.views = append(al.views, f)
+	f.apiOn = true
+	return nil
+}
+
+// apiStop takes f off its API listener, closing it when f was the last.
+func (f *Floodguard) apiStop() error {
+	apiMu.Lock()
+	if !f.apiOn {
+		apiMu.Unlock()
+		return nil
+	}
+	f.apiOn = false
+	al := apiListeners[f.cfg.api]
+	if al == nil {
+		apiMu.Unlock()
+		return nil
+	}
+	al.views = slices.DeleteFunc(al.views, func(v *Floodguard) bool { return v == f })
+	al.refs--
+	if al.refs > 0 {
+		apiMu.Unlock()
+		return nil
+	}
+	delete(apiListeners, f.cfg.api)
+	apiMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := al.srv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+// shown returns the blocks the listener shows, those named server if it
+// is not empty.
+func (al *apiListener) shown(server string) []*Floodguard {
+	apiMu.Lock()
+	defer apiMu.Unlock()
+	var out []*Floodguard
+	for _, v := range al.views {
+		if server == "" || v.state.name == server {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// maxAPIBody bounds a request body: a ban is a few dozen bytes.
+const maxAPIBody = 4 << 10
+
+// ServeHTTP routes a request to its endpoint, and counts it.
+func (al *apiListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+	endpoint := al.route(rec, r)
+	apiRequests.WithLabelValues(al.addr, endpoint, strconv.Itoa(rec.code)).Inc()
+}
+
+// route serves r and returns the endpoint's name for the metrics (bounded:
+// never the request's path).
+func (al *apiListener) route(w *statusRecorder, r *http.Request) string {
+	path := r.URL.Path
+	switch {
+	case path == "/top":
+		if !allowMethods(w, r, http.MethodGet, http.MethodHead) {
+			return "top"
+		}
+		al.top(w, r)
+		return "top"
+	case path == "/limited":
+		if !allowMethods(w, r, http.MethodGet, http.MethodHead) {
+			return "limited"
+		}
+		al.limited(w, r)
+		return "limited"
+	case path == "/bans":
+		if !allowMethods(w, r, http.MethodGet, http.MethodHead, http.MethodPost) {
+			return "bans"
+		}
+		if r.Method == http.MethodPost {
+			al.ban(w, r)
+		} else {
+			al.bans(w, r)
+		}
+		return "bans"
+	case strings.HasPrefix(path, "/bans/"):
+		if !allowMethods(w, r, http.MethodDelete) {
+			return "bans"
+		}
+		al.unban(w, r, strings.TrimPrefix(path, "/bans/"))
+		return "bans"
+	}
+	fail(w, r, http.StatusNotFound, "no such endpoint: the API has /top, /limited and /bans")
+	return "other"
+}
+
+// allowMethods answers 405 to a method the endpoint does not take.
+func allowMethods(w *statusRecorder, r *http.Request, methods ...string) bool {
+	if slices.Contains(methods, r.Method) {
+		return true
+	}
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	fail(w, r, http.StatusMethodNotAllowed, r.Method+" is not allowed here; allowed: "+strings.Join(methods, ", "))
+	return false
+}
+
+// statusRecorder remembers the status code written, for the metrics.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.code = code
+	s.ResponseWriter.WriteHeader(code)
+}
