@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/coredns/coredns/plugin/test"
@@ -232,3 +233,36 @@ type captureWriter struct {
 }
 
 func (w *captureWriter) WriteMsg(m *dns.Msg) error { w.msg = m; return nil }
+
+// BenchmarkChainFloodguardAPI: as BenchmarkChainFloodguard, with the view
+// API configured, so every query is counted in the top talkers.
+func BenchmarkChainFloodguardAPI(b *testing.B) {
+	cfg := defaultConfig()
+	cfg.zones = []string{"example.org."}
+	cfg.limits.perSecond[classResponse] = 1000
+	cfg.api = defaultAPIAddress // the summary is made; no listener is opened
+	var now int64
+	f := newFloodguard(cfg, newState("bench", cfg, func() int64 { now += 1e6; return now }))
+	f.Next = answerBackend{answerFor(query("www.example.org", dns.TypeA, 1))}
+	benchChain(b, f)
+}
+
+// BenchmarkChainDenyListed: as BenchmarkChainFloodguard, with 4,096 API
+// bans in force, none of them the client's: what a long ban list costs
+// every other query.
+func BenchmarkChainDenyListed(b *testing.B) {
+	cfg := defaultConfig()
+	cfg.zones = []string{"example.org."}
+	cfg.limits.perSecond[classResponse] = 1000
+	var now int64
+	f := newFloodguard(cfg, newState("bench", cfg, func() int64 { now += 1e6; return now }))
+	f.Next = answerBackend{answerFor(query("www.example.org", dns.TypeA, 1))}
+	wall := f.wallAt(0)
+	for i := range maxManualBans {
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 0}), 24)
+		if _, _, err := f.ops.ban(p, wall, time.Hour); err != nil {
+			b.Fatal(err)
+		}
+	}
+	benchChain(b, f)
+}

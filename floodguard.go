@@ -87,19 +87,20 @@ var processStart = time.Now()
 // immune to wall-clock steps.
 func monotonicNow() int64 { return int64(time.Since(processStart)) }
 
-// exempt reports whether addr, q's client, is in exempt-clients or the
-// allow-file.
-func (f *Floodguard) exempt(q *inflight, addr netip.Addr) bool {
+// exemptClient reports whether addr is in exempt-clients.
+func (f *Floodguard) exemptClient(addr netip.Addr) bool {
 	for _, p := range f.cfg.exempt {
 		if p.Contains(addr) {
 			return true
 		}
 	}
-	if f.ops.anyAllowed() {
-		q.clock(f)
-		return f.ops.allowed(addr, f.wallAt(q.now))
-	}
 	return false
+}
+
+// allowed reports whether addr, q's client, is in the allow-file.
+func (f *Floodguard) allowed(q *inflight, addr netip.Addr) bool {
+	q.clock(f)
+	return f.ops.allowed(addr, f.wallAt(q.now))
 }
 
 // logLimiting logs that prefix p started being limited, naming what tipped

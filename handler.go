@@ -28,7 +28,7 @@ func (f *Floodguard) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 		return plugin.NextOrFailure(f.Name(), f.Next, ctx, w, r)
 	}
 	q := inflight{ctx: ctx, w: w, r: r, met: met, zone: zone, now: -1}
-	rcode, err := f.serve(&q, client)
+	rcode, err := f.serve(&q, &client)
 	if f.top != nil && q.capped {
 		f.countTalker(&q, client.addr)
 	}
@@ -37,9 +37,12 @@ func (f *Floodguard) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.
 
 // serve takes q through floodguard's steps, in order, and on to the next
 // plugin unless a step handled it.
-func (f *Floodguard) serve(q *inflight, client sender) (int, error) {
+func (f *Floodguard) serve(q *inflight, client *sender) (int, error) {
 	r, met := q.r, q.met
-	exempt := client.udp && f.exempt(q, client.addr)
+	// Exempt: in exempt-clients or the allow-file (the common case, neither,
+	// costs a length check and a load).
+	exempt := client.udp && (len(f.cfg.exempt) > 0 && f.exemptClient(client.addr) ||
+		f.ops.anyAllowed() && f.allowed(q, client.addr))
 	if f.cfg.cookies != cookiesOff {
 		if len(r.Extra) > 0 { // an OPT record may hold a COOKIE
 			f.readCookie(q, client.addr)
@@ -266,11 +269,11 @@ func (f *Floodguard) answer(q *inflight) (int, error) {
 	switch {
 	case !ok:
 	case rw.limited || rw.cookie != nil:
-		if !rw.written.Load() {
+		if !rw.out.written() {
 			rw.writeError(rcode)
 		}
 		rcode = dns.RcodeSuccess // written here, or already: the server must not write another
-	case rw.proven && !rw.written.Load():
+	case rw.proven && !rw.out.written():
 		rw.met.tcpResponses.Inc() // the server writes it
 	}
 	return rcode, err

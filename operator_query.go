@@ -57,8 +57,8 @@ func (f *Floodguard) countTalker(q *inflight, addr netip.Addr) {
 	q.clock(f)
 	out, sent := q.outcome, 0
 	if rw := q.rw; rw != nil {
-		sent = int(rw.sentBytes.Load())
-		if o := topk.Outcome(rw.outcome.Load()); o != topk.Answered {
+		var o topk.Outcome
+		if o, sent = rw.out.talker(); o != topk.Answered {
 			out = o
 		}
 	}

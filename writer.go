@@ -65,11 +65,42 @@ type replyWriter struct {
 	limited bool         // the response limits apply
 	capped  bool         // plain UDP, not exempt: max-udp-size applies, and the UDP counters count it
 	proven  bool         // the transport proved the address: counted as a TCP response
-	written atomic.Bool  // a response was handled (sent, slipped or dropped); a kept writer may write late
+	out     replyOutcome // what became of the replies; a kept writer may write late
 	cookie  *replyCookie // the COOKIE every reply carries; nil for none
+}
 
-	sentBytes atomic.Int64  // bytes of UDP replies sent, for the top talkers
-	outcome   atomic.Uint32 // a topk.Outcome other than Answered: a reply was dropped or slipped
+// replyOutcome is, in one word (so that the writer keeps to 128 bytes),
+// whether a response was handled (sent, slipped or dropped), whether one
+// was dropped or slipped, and the UDP bytes sent, for the top talkers.
+type replyOutcome struct{ v atomic.Uint32 }
+
+const (
+	outWritten   = 1 << iota
+	outDropped   // a reply was dropped
+	outSlipped   // a reply was slipped
+	outByteShift = iota
+)
+
+func (o *replyOutcome) markWritten()    { o.v.Or(outWritten) }
+func (o *replyOutcome) written() bool   { return o.v.Load()&outWritten != 0 }
+func (o *replyOutcome) add(bits uint32) { o.v.Or(bits) }
+
+// sent counts n bytes sent (wrapping after 512 MiB, which no query's UDP
+// replies come near).
+func (o *replyOutcome) sent(n int) { o.v.Add(uint32(n) << outByteShift) }
+
+// talker is what the top talkers count of the replies: the bytes sent, and
+// slipped if any reply was, else dropped if any was.
+func (o *replyOutcome) talker() (topk.Outcome, int) {
+	v := o.v.Load()
+	out := topk.Answered
+	switch {
+	case v&outSlipped != 0:
+		out = topk.Slipped
+	case v&outDropped != 0:
+		out = topk.Dropped
+	}
+	return out, int(v >> outByteShift)
 }
 
 // replyCookie is the COOKIE option a query's replies carry, and room for
@@ -103,7 +134,7 @@ const cookieLen = 24
 
 // WriteMsg implements dns.ResponseWriter.
 func (w *replyWriter) WriteMsg(m *dns.Msg) error {
-	w.written.Store(true)
+	w.out.markWritten()
 	if w.cookie != nil {
 		m = w.withCookie(m)
 	}
@@ -132,7 +163,7 @@ func (w *replyWriter) WriteMsg(m *dns.Msg) error {
 // message instead.
 func (w *replyWriter) Write(b []byte) (int, error) {
 	if !w.capped && w.cookie == nil {
-		w.written.Store(true)
+		w.out.markWritten()
 		if w.proven {
 			w.met.tcpResponses.Inc()
 		}
@@ -150,7 +181,7 @@ func (w *replyWriter) Write(b []byte) (int, error) {
 	if w.cookie != nil {
 		return len(b), w.WriteMsg(m)
 	}
-	w.written.Store(true)
+	w.out.markWritten()
 	act, out, packed := w.judge(m, len(b), from)
 	switch {
 	case act == actionDropped:
@@ -168,7 +199,7 @@ func (w *replyWriter) Write(b []byte) (int, error) {
 // applies to again (the ban's truncated reply a second, a slip as
 // BADCOOKIE), with our cookie if due, and counts it as a slip.
 func (w *replyWriter) send(m *dns.Msg) {
-	w.written.Store(true)
+	w.out.markWritten()
 	if w.cookie != nil {
 		m = w.withCookie(m)
 	}
@@ -177,8 +208,8 @@ func (w *replyWriter) send(m *dns.Msg) {
 		w.met.responses[actionSlipped].Inc()
 		w.met.bytes[actionSlipped].Add(float64(n))
 		if w.f.top != nil {
-			w.sentBytes.Add(int64(n))
-			w.outcome.Store(uint32(topk.Slipped))
+			w.out.sent(n)
+			w.out.add(outSlipped)
 		}
 	}
 	w.ResponseWriter.WriteMsg(m)
@@ -256,12 +287,12 @@ func (w *replyWriter) judge(m *dns.Msg, wire int, from origin) (act action, out 
 func (w *replyWriter) countTalker(act action, size int) {
 	switch act {
 	case actionDropped:
-		w.outcome.Store(uint32(topk.Dropped))
+		w.out.add(outDropped)
 	case actionSlipped:
-		w.outcome.Store(uint32(topk.Slipped))
-		w.sentBytes.Add(int64(size))
+		w.out.add(outSlipped)
+		w.out.sent(size)
 	default:
-		w.sentBytes.Add(int64(size))
+		w.out.sent(size)
 	}
 }
 
