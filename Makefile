@@ -30,12 +30,13 @@ test:
 # "context deadline exceeded" and no crasher when the time runs out
 # (golang/go#75804, fixed in Go 1.27); a count never hits that race.
 FUZZTIME ?= 300000x
-FUZZ_TARGETS = FuzzServeDNS FuzzParse
+FUZZ_TARGETS = .:FuzzServeDNS .:FuzzParse .:FuzzAPI ./internal/prefixlist:FuzzParse
 
 fuzz:
-	@for t in $(FUZZ_TARGETS); do \
-	  echo "fuzzing $$t for $(FUZZTIME) executions"; \
-	  $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) . || exit 1; \
+	@for pt in $(FUZZ_TARGETS); do \
+	  pkg=$${pt%%:*}; t=$${pt#*:}; \
+	  echo "fuzzing $$pkg $$t for $(FUZZTIME) executions"; \
+	  $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done
 
 fmt:

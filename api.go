@@ -21,11 +21,12 @@ import (
 
 // apiListener is one API address and the floodguard blocks it shows.
 type apiListener struct {
-	addr  string
-	ln    net.Listener
-	srv   *http.Server
-	refs  int           // blocks holding the listener; guarded by apiMu
-	views []*Floodguard // in the order they started; guarded by apiMu
+	addr string
+	ln   net.Listener
+	srv  *http.Server
+	// views are the blocks shown, in the order they started, one per
+	// name; the listener closes when the last goes. Guarded by apiMu.
+	views []*Floodguard
 }
 
 var (
@@ -34,8 +35,9 @@ var (
 )
 
 // apiStart opens f's API listener, or joins the one open on its address,
-// and shows f there. A block of the same name that was shown before (the
-// old instance of a failed reload) is replaced.
+// and shows f there. A block of the same name shown before is replaced:
+// after a failed reload, the old instance takes its place back from the
+// new one, which never shuts down (caddy starts it, then drops it).
 func (f *Floodguard) apiStart() error {
 	apiMu.Lock()
 	defer apiMu.Unlock()
@@ -61,7 +63,6 @@ func (f *Floodguard) apiStart() error {
 		go al.srv.Serve(ln)
 		log.Infof("view and control API on http://%s", ln.Addr())
 	}
-	al.refs++
 	al.views = slices.DeleteFunc(al.views, func(v *Floodguard) bool { return v.state.name == f.state.name })
 	al.views = append(al.views, f)
 	f.apiOn = true
@@ -82,8 +83,7 @@ func (f *Floodguard) apiStop() error {
 		return nil
 	}
 	al.views = slices.DeleteFunc(al.views, func(v *Floodguard) bool { return v == f })
-	al.refs--
-	if al.refs > 0 {
+	if len(al.views) > 0 {
 		apiMu.Unlock()
 		return nil
 	}

@@ -72,6 +72,10 @@ func (al *apiListener) ban(w *statusRecorder, r *http.Request) {
 	}{}
 	created := false
 	for _, v := range views {
+		// A block's state is kept across reloads once it is held, which
+		// otherwise happens at its first query: a ban by hand must outlive a
+		// reload even on a server nobody has asked anything yet.
+		v.hold()
 		b, isNew, err := v.ops.ban(p, v.wallAt(v.now()), d)
 		if err != nil {
 			fail(w, r, http.StatusInsufficientStorage, err.Error())

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/coredns/caddy"
 
 	"github.com/miekg/dns"
 )
@@ -255,6 +258,7 @@ func TestE2EAPIManualBan(t *testing.T) {
 
 // Bad requests each get their 4xx, and none changes anything.
 func TestE2EAPIBadRequests(t *testing.T) {
+	logs := captureLogs(t)
 	srv, api := startAPIServer(t, fmt.Sprintf(apiCorefile, "responses-per-second 5"))
 	// Something to find: a ban the bad requests must leave alone.
 	if code, body := apiCall(t, http.MethodPost, api+"/bans", apiTestToken, `{"prefix":"127.55.0.0/24","for":"1h"}`); code != http.StatusCreated {
@@ -311,6 +315,10 @@ func TestE2EAPIBadRequests(t *testing.T) {
 			t.Errorf("%s %s: body %q has no error message", tc.method, tc.path, body)
 		}
 	}
+	// Three wrong tokens within a second: logged once.
+	if n := logs.lines("wrong token"); n != 1 {
+		t.Errorf("wrong tokens logged %d times, want once", n)
+	}
 	var after apiBans
 	apiGet(t, api+"/bans", &after)
 	if len(after.Bans) != 1 || len(before.Bans) != 1 || after.Bans[0] != before.Bans[0] {
@@ -360,5 +368,105 @@ example.net:{port} {
 	apiGet(t, "http://"+api+"/top?server="+servers["127.60.0.0/24"], &top)
 	if len(top.Top) != 1 || top.Top[0].Prefix != "127.60.0.0/24" {
 		t.Errorf("/top?server= = %+v, want that block's client alone", top.Top)
+	}
+}
+
+// A reload keeps the API: an unchanged block keeps its bans by hand (they
+// live in its state), and the listener answers again once the new
+// instances start; a block that drops `api` closes it.
+func TestE2EAPIAcrossReload(t *testing.T) {
+	api := "127.0.0.1:" + freePort(t)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(apiTestToken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	withAPI := "api " + api + "\n        api-token-file " + tokenFile
+	srv := startServer(t, strings.NewReplacer("{api}", api, "{token}", tokenFile).Replace(fmt.Sprintf(apiCorefile, "")))
+	text := func(opts string) caddy.Input {
+		c := strings.NewReplacer("{port}", srv.port, "{metrics}", srv.metrics, "{api}", api, "{token}", tokenFile).
+			Replace(strings.Replace(fmt.Sprintf(apiCorefile, ""), "api {api}\n        api-token-file {token}", opts, 1))
+		return caddy.CaddyfileInput{Contents: []byte(c), Filepath: "Corefile", ServerTypeName: "dns"}
+	}
+	restart := func(in caddy.Input) {
+		t.Helper()
+		serverMu.Lock()
+		next, err := srv.inst.Restart(in)
+		if err == nil {
+			srv.inst = next
+		}
+		serverMu.Unlock()
+		if err != nil {
+			t.Fatalf("reload: %v", err)
+		}
+		waitServing(t, srv)
+	}
+	if code, body := apiCall(t, http.MethodPost, "http://"+api+"/bans", apiTestToken, `{"prefix":"127.57.0.0/24","for":"1h"}`); code != http.StatusCreated {
+		t.Fatalf("POST: %d %s", code, body)
+	}
+	restart(text(withAPI))
+	var bans apiBans
+	apiGet(t, "http://"+api+"/bans", &bans)
+	if !bans.has("127.57.0.0/24", "api") {
+		t.Errorf("after a reload of the unchanged block, /bans = %+v, want the ban by hand", bans)
+	}
+	if m := udpExchange(t, "127.57.0.9", srv.udp, query("www.example.org", dns.TypeA, 1), time.Second); m == nil || !m.Truncated {
+		t.Errorf("after the reload, the banned prefix got %v, want this second's TC=1", m)
+	}
+
+	// A reload that fails (a second block on a port someone holds) after
+	// the new instances started: the running block is shown again, with
+	// its ban.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	failing := text(withAPI).(caddy.CaddyfileInput)
+	failing.Contents = append(failing.Contents, fmt.Sprintf("example.net:%d {\n    bind 127.0.0.1\n    whoami\n}\n", taken.Addr().(*net.TCPAddr).Port)...)
+	serverMu.Lock()
+	_, err = srv.inst.Restart(failing)
+	serverMu.Unlock()
+	if err == nil {
+		t.Fatal("the reload onto a taken port succeeded")
+	}
+	apiGet(t, "http://"+api+"/bans", &bans)
+	if !bans.has("127.57.0.0/24", "api") {
+		t.Errorf("after a failed reload, /bans = %+v, want the ban by hand", bans)
+	}
+
+	// Without api, the listener closes: the failed reload left no hold on it.
+	restart(text(""))
+	if _, err := http.Get("http://" + api + "/bans"); err == nil {
+		t.Error("the API still answers after a reload without api")
+	}
+}
+
+// The README's commands, with curl: the text tables, and a ban lifted with
+// the bearer token from its file.
+func TestE2EAPIWithCurl(t *testing.T) {
+	curl := needTool(t, "curl")
+	srv, api := startAPIServer(t, fmt.Sprintf(apiCorefile, "responses-per-second 2\n        slip 0\n        ban 5 10s 10m"))
+	tokenFile := filepath.Join(t.TempDir(), "api-token")
+	if err := os.WriteFile(tokenFile, []byte(apiTestToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// 20 identical queries at rps 2: 18 over the limit, banned after 5.
+	udpBurst(t, "127.58.0.1", srv.udp, burst(20, same("www.example.org"), dns.TypeA), 300*time.Millisecond)
+	top := run(t, curl, "-s", "-H", "Accept: text/plain", api+"/top")
+	if !strings.HasPrefix(top, "SERVER ") || !strings.Contains(top, "127.58.0.0/24") {
+		t.Errorf("curl /top as text:\n%s", top)
+	}
+	bans := run(t, curl, "-s", "-H", "Accept: text/plain", api+"/bans")
+	if !strings.Contains(bans, "127.58.0.0/24") || !strings.Contains(bans, "response www.example.org. A") {
+		t.Errorf("curl /bans as text:\n%s", bans)
+	}
+	// As README.md writes it.
+	out := run(t, "sh", "-c", `curl -s -X DELETE -H "Authorization: Bearer $(cat `+tokenFile+`)" `+api+`/bans/127.58.0.0/24`)
+	if !strings.Contains(out, `"lifted": 1`) {
+		t.Errorf("curl DELETE: %s", out)
+	}
+	out = run(t, "sh", "-c", `curl -s -X POST -H "Authorization: Bearer $(cat `+tokenFile+`)" -d '{"prefix":"127.59.0.0/24","for":"30m"}' `+api+`/bans`)
+	if !strings.Contains(out, `"trigger": "api"`) {
+		t.Errorf("curl POST: %s", out)
 	}
 }

@@ -251,10 +251,10 @@ func parseAPIPrefix(s string) (netip.Prefix, string) {
 	if err != nil {
 		return netip.Prefix{}, strconv.Quote(s) + " is not an address or CIDR"
 	}
-	if raw, err := netip.ParsePrefix(s); err == nil && raw.Masked() != raw && !raw.Addr().Is4In6() {
+	if raw, err := netip.ParsePrefix(s); err == nil && raw.Masked() != raw {
 		return netip.Prefix{}, strconv.Quote(s) + " has host bits set; did you mean " + raw.Masked().String() + "?"
 	}
-	if min := 8; p.Addr().Is6() && p.Bits() < 16 || p.Addr().Is4() && p.Bits() < min {
+	if p.Addr().Is4() && p.Bits() < 8 || p.Addr().Is6() && p.Bits() < 16 {
 		return netip.Prefix{}, strconv.Quote(s) + " is wider than a /8 (IPv4) or a /16 (IPv6)"
 	}
 	return p, ""
