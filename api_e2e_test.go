@@ -389,16 +389,9 @@ func TestE2EAPIAcrossReload(t *testing.T) {
 	}
 	restart := func(in caddy.Input) {
 		t.Helper()
-		serverMu.Lock()
-		next, err := srv.inst.Restart(in)
-		if err == nil {
-			srv.inst = next
-		}
-		serverMu.Unlock()
-		if err != nil {
+		if err := srv.reload(t, in); err != nil {
 			t.Fatalf("reload: %v", err)
 		}
-		waitServing(t, srv)
 	}
 	if code, body := apiCall(t, http.MethodPost, "http://"+api+"/bans", apiTestToken, `{"prefix":"127.57.0.0/24","for":"1h"}`); code != http.StatusCreated {
 		t.Fatalf("POST: %d %s", code, body)

@@ -164,6 +164,26 @@ func startServer(t *testing.T, corefile string) *server {
 	return s
 }
 
+// reload restarts the server with in, then waits until the new instance
+// answers over UDP and TCP. caddy starts servers asynchronously, and
+// CoreDNS's Stop of a server that has not started yet is a silent no-op
+// that leaves it serving for good (and caddy's shared WaitGroup waiting on
+// it), so back-to-back reloads without this wait can leak a server;
+// production reloads are seconds apart.
+func (s *server) reload(t *testing.T, in caddy.Input) error {
+	t.Helper()
+	serverMu.Lock()
+	next, err := s.inst.Restart(in)
+	if err == nil {
+		s.inst = next
+	}
+	serverMu.Unlock()
+	if err == nil {
+		waitServing(t, s)
+	}
+	return err
+}
+
 // stopServer stops inst and reports whether its servers (and, as caddy
 // shares one WaitGroup across reloads, every earlier instance's) ended
 // within 10 s, so that a server that failed to stop fails the test instead

@@ -30,25 +30,7 @@ func TestE2EReload(t *testing.T) {
 		text := strings.ReplaceAll(strings.ReplaceAll(fmt.Sprintf(rrlCorefile, extra), "{port}", port), "{metrics}", srv.metrics)
 		return caddy.CaddyfileInput{Contents: []byte(text), Filepath: "Corefile", ServerTypeName: "dns"}
 	}
-	// restart reloads, then waits until the new instance answers over UDP
-	// and TCP. caddy starts servers asynchronously, and CoreDNS's Stop of a
-	// server that has not started yet is a silent no-op that leaves it
-	// serving for good (and caddy's shared WaitGroup waiting on it), so
-	// back-to-back reloads without this wait can leak a server; production
-	// reloads are seconds apart.
-	restart := func(t *testing.T, in caddy.Input) error {
-		t.Helper()
-		serverMu.Lock()
-		next, err := srv.inst.Restart(in)
-		if err == nil {
-			srv.inst = next
-		}
-		serverMu.Unlock()
-		if err == nil {
-			waitServing(t, srv)
-		}
-		return err
-	}
+	restart := func(t *testing.T, in caddy.Input) error { t.Helper(); return srv.reload(t, in) }
 	flood := func(t *testing.T, n int) tally {
 		t.Helper()
 		return count(udpBurst(t, "127.0.30.1", srv.udp, burst(n, same("www.example.org"), dns.TypeA), 400*time.Millisecond))
