@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,9 +22,10 @@ import (
 
 // apiListener is one API address and the floodguard blocks it shows.
 type apiListener struct {
-	addr string
-	ln   net.Listener
-	srv  *http.Server
+	addr     string
+	ln       net.Listener
+	srv      *http.Server
+	loopback bool // listening on loopback only: requests must name it by address
 	// views are the blocks shown, in the order they started, one per
 	// name; the listener closes when the last goes. Guarded by apiMu.
 	views []*Floodguard
@@ -32,16 +34,22 @@ type apiListener struct {
 var (
 	apiMu        sync.Mutex
 	apiListeners = map[string]*apiListener{}
+	// apiReloading: a reload has begun (an old instance's OnRestart ran)
+	// and has neither succeeded (an old instance's OnShutdown) nor failed
+	// (OnRestartFailed). Blocks shown meanwhile are tentative: caddy runs a
+	// new instance's OnStartup before it listens, and if listening then
+	// fails it drops the instance without a word, so a failed reload takes
+	// them off again.
+	apiReloading bool
+	apiTentative []*Floodguard
 )
 
 // apiStart opens f's API listener, or joins the one open on its address,
-// and shows f there. A block of the same name shown before is replaced:
-// after a failed reload, the old instance takes its place back from the
-// new one, which never shuts down (caddy starts it, then drops it).
+// and shows f there, in place of a block of the same name.
 func (f *Floodguard) apiStart() error {
 	apiMu.Lock()
 	defer apiMu.Unlock()
-	if f.apiOn {
+	if f.apiOn || f.cfg.api == "" {
 		return nil
 	}
 	al := apiListeners[f.cfg.api]
@@ -50,7 +58,7 @@ func (f *Floodguard) apiStart() error {
 		if err != nil {
 			return err
 		}
-		al = &apiListener{addr: f.cfg.api, ln: ln}
+		al = &apiListener{addr: f.cfg.api, ln: ln, loopback: isLoopback(ln.Addr())}
 		al.srv = &http.Server{
 			Handler:           al,
 			ReadHeaderTimeout: 5 * time.Second,
@@ -66,35 +74,100 @@ func (f *Floodguard) apiStart() error {
 	al.views = slices.DeleteFunc(al.views, func(v *Floodguard) bool { return v.state.name == f.state.name })
 	al.views = append(al.views, f)
 	f.apiOn = true
+	if apiReloading {
+		apiTentative = append(apiTentative, f)
+	}
 	return nil
 }
 
 // apiStop takes f off its API listener, closing it when f was the last.
 func (f *Floodguard) apiStop() error {
 	apiMu.Lock()
+	al := f.unshow()
+	apiMu.Unlock()
+	return al.close()
+}
+
+// unshow takes f off its listener and returns the listener if f was the
+// last block it showed (it is then closed by the caller, without apiMu).
+// The caller holds apiMu.
+func (f *Floodguard) unshow() *apiListener {
 	if !f.apiOn {
-		apiMu.Unlock()
 		return nil
 	}
 	f.apiOn = false
 	al := apiListeners[f.cfg.api]
 	if al == nil {
-		apiMu.Unlock()
 		return nil
 	}
 	al.views = slices.DeleteFunc(al.views, func(v *Floodguard) bool { return v == f })
 	if len(al.views) > 0 {
-		apiMu.Unlock()
 		return nil
 	}
 	delete(apiListeners, f.cfg.api)
-	apiMu.Unlock()
+	return al
+}
+
+func (al *apiListener) close() error {
+	if al == nil {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if err := al.srv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	err := al.srv.Shutdown(ctx)
+	// Shutdown closes only the listeners Serve has taken up, and Serve runs
+	// in a goroutine that may not have begun: close this one for sure, so
+	// the address is free at once for the instances that follow.
+	al.ln.Close()
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	return nil
+}
+
+// apiReloadStarts is every old instance's OnRestart: it takes the old block
+// off its listener, and marks the blocks shown from now on tentative.
+func (f *Floodguard) apiReloadStarts() error {
+	apiMu.Lock()
+	apiReloading = true
+	al := f.unshow()
+	apiMu.Unlock()
+	return al.close()
+}
+
+// apiReloadSucceeded is every old instance's OnShutdown, which caddy runs
+// once the new instances listen: the tentative blocks are for good.
+func apiReloadSucceeded() {
+	apiMu.Lock()
+	apiReloading, apiTentative = false, nil
+	apiMu.Unlock()
+}
+
+// apiReloadFailed is every old instance's OnRestartFailed: the blocks the
+// failed reload showed go (their instances never serve), and the old block
+// is shown again.
+func (f *Floodguard) apiReloadFailed() error {
+	apiMu.Lock()
+	var closing []*apiListener
+	if apiReloading {
+		for _, g := range apiTentative {
+			if al := g.unshow(); al != nil {
+				closing = append(closing, al)
+			}
+		}
+		apiReloading, apiTentative = false, nil
+	}
+	apiMu.Unlock()
+	for _, al := range closing {
+		al.close()
+	}
+	return f.apiStart()
+}
+
+// isLoopback reports whether a listener's address is a loopback one.
+func isLoopback(a net.Addr) bool {
+	t, ok := a.(*net.TCPAddr)
+	return ok && t.IP.IsLoopback()
 }
 
 // shown returns the blocks the listener shows, those named server if it
@@ -125,6 +198,12 @@ func (al *apiListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // never the request's path).
 func (al *apiListener) route(w *statusRecorder, r *http.Request) string {
 	path := r.URL.Path
+	// A web page can reach a loopback listener through a name it points at
+	// 127.0.0.1 (DNS rebinding); curl and scripts name the address itself.
+	if al.loopback && !literalHost(r.Host) {
+		fail(w, r, http.StatusForbidden, "name the API by its address (http://"+al.addr+"), or localhost")
+		return "other"
+	}
 	switch {
 	case path == "/top":
 		if !allowMethods(w, r, http.MethodGet, http.MethodHead) {
@@ -178,4 +257,18 @@ type statusRecorder struct {
 func (s *statusRecorder) WriteHeader(code int) {
 	s.code = code
 	s.ResponseWriter.WriteHeader(code)
+}
+
+// literalHost reports whether a request's Host is an address or localhost.
+func literalHost(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = hostport
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if host == "localhost" {
+		return true
+	}
+	_, err = netip.ParseAddr(host)
+	return err == nil
 }

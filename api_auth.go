@@ -46,7 +46,9 @@ func authorized(w *statusRecorder, r *http.Request, views []*Floodguard) bool {
 		}
 		want, err := readToken(v.cfg.apiTokenFile)
 		if err != nil {
-			log.Errorf("api-token-file: %v", err)
+			if logDue() {
+				log.Errorf("api-token-file: %v", err)
+			}
 			fail(w, r, http.StatusServiceUnavailable, "the token file cannot be read; see the server's log")
 			return false
 		}
@@ -67,16 +69,20 @@ func sameToken(got, want string) bool {
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
 
-// lastRefusalLog is when a wrong token was last logged (unix ns).
-var lastRefusalLog atomic.Int64
+// lastAuthLog is when a refused write was last logged (unix ns).
+var lastAuthLog atomic.Int64
 
-// logRefused logs a wrong token, at most once a second, so that guessing
-// cannot flood the log.
-func logRefused(r *http.Request) {
+// logDue reports whether a refused write may be logged: at most one a
+// second, so that guessing tokens cannot flood the log.
+func logDue() bool {
 	now := time.Now().UnixNano()
-	last := lastRefusalLog.Load()
-	if now-last < int64(time.Second) || !lastRefusalLog.CompareAndSwap(last, now) {
-		return
+	last := lastAuthLog.Load()
+	return now-last >= int64(time.Second) && lastAuthLog.CompareAndSwap(last, now)
+}
+
+// logRefused logs a wrong token, at most once a second.
+func logRefused(r *http.Request) {
+	if logDue() {
+		log.Warningf("view and control API: wrong token from %s for %s %q", r.RemoteAddr, r.Method, r.URL.Path)
 	}
-	log.Warningf("view and control API: wrong token from %s for %s %s", r.RemoteAddr, r.Method, r.URL.Path)
 }

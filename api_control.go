@@ -70,6 +70,12 @@ func (al *apiListener) ban(w *statusRecorder, r *http.Request) {
 	out := struct {
 		Bans []banEntry `json:"bans"`
 	}{}
+	for _, v := range views { // all or none
+		if !v.ops.canBan(p, v.wallAt(v.now())) {
+			fail(w, r, http.StatusInsufficientStorage, errManualFull.Error()+" ("+v.state.name+")")
+			return
+		}
+	}
 	created := false
 	for _, v := range views {
 		// A block's state is kept across reloads once it is held, which
@@ -110,14 +116,20 @@ func (al *apiListener) unban(w *statusRecorder, r *http.Request, arg string) {
 	}
 	lifted := 0
 	for _, v := range views {
-		n := v.ops.unban(p) + v.pardon(p)
+		n := v.ops.unban(p, v.wallAt(v.now())) + v.pardon(p)
 		if n > 0 {
 			log.Infof("lifted %d bans of %s through the API (%s)", n, prefixText(p), v.state.name)
 		}
 		lifted += n
 	}
 	if lifted == 0 {
-		fail(w, r, http.StatusNotFound, "no ban of "+prefixText(p)+" or within it")
+		msg := "no ban in force of " + prefixText(p) + " or within it"
+		for _, v := range views {
+			if n := v.banning.full.Load(); n > 0 {
+				msg += "; " + v.state.name + " has had " + strconv.FormatInt(n, 10) + " bans too many to list, which cannot be lifted by prefix"
+			}
+		}
+		fail(w, r, http.StatusNotFound, msg)
 		return
 	}
 	writeJSONOrText(w, r, http.StatusOK, struct {

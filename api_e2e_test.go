@@ -54,6 +54,10 @@ func apiCall(t *testing.T, method, url, token, body string, header ...string) (i
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	for i := 0; i+1 < len(header); i += 2 {
+		if header[i] == "Host" {
+			req.Host = header[i+1] // the client sends req.Host, not a Host header
+			continue
+		}
 		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := http.DefaultClient.Do(req)
@@ -220,7 +224,16 @@ func TestE2EAPIManualBan(t *testing.T) {
 	if !bans.has("127.88.0.0/24", "api") {
 		t.Fatalf("/bans does not list the manual ban: %+v", bans)
 	}
-	// Over UDP: this second's truncated reply, then nothing, for any name.
+	// Over UDP: this second's truncated reply, then nothing, for any name;
+	// each client prefix in a wider ban has a truncated reply of its own.
+	if code, body := apiCall(t, http.MethodPost, api+"/bans", apiTestToken, `{"prefix":"127.89.0.0/16","for":"10m"}`); code != http.StatusCreated {
+		t.Fatalf("POST /bans: %d %s", code, body)
+	}
+	for _, from := range []string{"127.89.1.1", "127.89.2.1"} {
+		if m := udpExchange(t, from, srv.udp, query("www.example.org", dns.TypeA, 2), time.Second); m == nil || !m.Truncated {
+			t.Errorf("first query from %s in a banned /16 got %v, want TC=1", from, m)
+		}
+	}
 	first := udpExchange(t, "127.88.0.5", srv.udp, query("www.example.org", dns.TypeA, 1), time.Second)
 	if first == nil || !first.Truncated || len(first.Answer) != 0 {
 		t.Errorf("first query of a banned prefix got %v, want TC=1", first)
@@ -284,6 +297,7 @@ func TestE2EAPIBadRequests(t *testing.T) {
 		{"GET", "/top?n=abc", "", "", 400},
 		{"GET", "/top?n=100000", "", "", 400},
 		{"GET", "/top?by=packets", "", "", 400},
+		{"GET", "/bans?n=0", "", "", 400},
 		{"POST", "/bans", "", `{"prefix":"127.56.0.0/24","for":"1h"}`, 401},
 		{"POST", "/bans", "wrong-token-wrong-token", `{"prefix":"127.56.0.0/24","for":"1h"}`, 401},
 		{"POST", "/bans", tok + "x", `{"prefix":"127.56.0.0/24","for":"1h"}`, 401},
@@ -314,6 +328,10 @@ func TestE2EAPIBadRequests(t *testing.T) {
 		if !strings.Contains(body, `"error"`) {
 			t.Errorf("%s %s: body %q has no error message", tc.method, tc.path, body)
 		}
+	}
+	// A name for the loopback API, as DNS rebinding would use: refused.
+	if code, body := apiCall(t, http.MethodGet, api+"/bans", "", "", "Host", "rebind.example:80"); code != http.StatusForbidden {
+		t.Errorf("GET /bans with Host rebind.example: %d %s, want 403", code, body)
 	}
 	// Three wrong tokens within a second: logged once.
 	if n := logs.lines("wrong token"); n != 1 {
@@ -356,12 +374,16 @@ example.net:{port} {
 	}
 	udpExchange(t, "127.60.0.1", srv.udp, query("www.example.org", dns.TypeA, 1), time.Second)
 	udpExchange(t, "127.61.0.1", srv.udp, query("www.example.net", dns.TypeA, 2), time.Second)
+	// A query is counted after its reply is written: wait for both.
 	var top struct{ Top []topEntry }
-	apiGet(t, "http://"+api+"/top", &top)
 	servers := map[string]string{}
-	for _, e := range top.Top {
-		servers[e.Prefix] = e.Server
-	}
+	waitFor(t, "both clients in /top", func() bool {
+		apiGet(t, "http://"+api+"/top", &top)
+		for _, e := range top.Top {
+			servers[e.Prefix] = e.Server
+		}
+		return len(servers) == 2
+	})
 	if servers["127.60.0.0/24"] == "" || servers["127.61.0.0/24"] == "" || servers["127.60.0.0/24"] == servers["127.61.0.0/24"] {
 		t.Errorf("/top = %+v, want each block's client under its own server", top.Top)
 	}
@@ -425,6 +447,28 @@ func TestE2EAPIAcrossReload(t *testing.T) {
 	apiGet(t, "http://"+api+"/bans", &bans)
 	if !bans.has("127.57.0.0/24", "api") {
 		t.Errorf("after a failed reload, /bans = %+v, want the ban by hand", bans)
+	}
+	// The same with the block renamed (another key): the failed reload's
+	// block, which never serves, must not stay shown.
+	renamed := failing
+	renamed.Contents = []byte(strings.NewReplacer(
+		"example.org:"+srv.port+" {", "example.org:"+srv.port+" example.com:"+srv.port+" {",
+		"file testdata/example.org.zone\n", "file testdata/example.org.zone example.org\n",
+	).Replace(string(failing.Contents)))
+	serverMu.Lock()
+	_, err = srv.inst.Restart(renamed)
+	serverMu.Unlock()
+	if err == nil {
+		t.Fatal("the reload onto a taken port succeeded")
+	}
+	apiMu.Lock()
+	var shown []string
+	for _, v := range apiListeners[api].views {
+		shown = append(shown, v.state.name)
+	}
+	apiMu.Unlock()
+	if len(shown) != 1 || strings.Contains(shown[0], "example.com") {
+		t.Errorf("after a failed reload that renamed the block, the API shows %q, want the running block alone", shown)
 	}
 
 	// Without api, the listener closes: the failed reload left no hold on it.

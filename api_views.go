@@ -1,6 +1,7 @@
 package floodguard
 
 import (
+	"cmp"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -46,6 +47,8 @@ func (al *apiListener) top(w *statusRecorder, r *http.Request) {
 	if by == topk.ByBytes {
 		out.By = "bytes"
 	}
+	// Each block's heaviest n, then the heaviest n of them all: one list,
+	// heaviest first, whichever block each entry is from.
 	for _, v := range al.shown(r.URL.Query().Get("server")) {
 		if v.top == nil {
 			continue
@@ -59,6 +62,8 @@ func (al *apiListener) top(w *statusRecorder, r *http.Request) {
 			})
 		}
 	}
+	slices.SortStableFunc(out.Top, func(a, b topEntry) int { return cmp.Compare(b.Estimate, a.Estimate) })
+	out.Top = out.Top[:min(n, len(out.Top))]
 	rows := [][]string{{"SERVER", "PREFIX", "ESTIMATE", "QUERIES", "REQ_BYTES", "RESP_BYTES", "DROPPED", "SLIPPED", "REFUSED"}}
 	for _, e := range out.Top {
 		rows = append(rows, []string{e.Server, e.Prefix, strconv.FormatUint(e.Estimate, 10), strconv.FormatUint(e.Queries, 10),
@@ -143,14 +148,30 @@ type banEntry struct {
 	Comment string `json:"comment,omitempty"`
 }
 
+// maxBansListed bounds /bans: a deny-file can hold 100,000 entries.
+const maxBansListed = 10000
+
 func (al *apiListener) bans(w *statusRecorder, r *http.Request) {
+	n := 1000
+	if s := r.URL.Query().Get("n"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 || v > maxBansListed {
+			fail(w, r, http.StatusBadRequest, "n: "+strconv.Quote(s)+" is not a whole number from 1 to "+strconv.Itoa(maxBansListed))
+			return
+		}
+		n = v
+	}
 	out := struct {
 		Bans     []banEntry `json:"bans"`
-		Unlisted int64      `json:"unlisted"`
+		Unlisted int64      `json:"unlisted"` // bans in force past n, or past what the rosters hold
 	}{Bans: []banEntry{}}
 	for _, v := range al.shown(r.URL.Query().Get("server")) {
 		out.Bans = v.appendBans(out.Bans)
 		out.Unlisted += v.banning.full.Load()
+	}
+	if len(out.Bans) > n {
+		out.Unlisted += int64(len(out.Bans) - n)
+		out.Bans = out.Bans[:n]
 	}
 	rows := [][]string{{"SERVER", "PREFIX", "SCOPE", "TRIGGER", "SINCE", "UNTIL", "TIMES", "COMMENT"}}
 	for _, e := range out.Bans {

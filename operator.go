@@ -45,18 +45,14 @@ const (
 )
 
 // denied reports whether addr is banned by the operator at wall time now.
-func (o *operatorLists) denied(addr netip.Addr, now time.Time) (operatorBan, netip.Prefix) {
-	if l := o.manualList.Load(); l != nil {
-		if e, ok := l.Lookup(addr, now); ok {
-			return deniedByAPI, e.Prefix
-		}
+func (o *operatorLists) denied(addr netip.Addr, now time.Time) operatorBan {
+	if l := o.manualList.Load(); l != nil && l.Contains(addr, now) {
+		return deniedByAPI
 	}
-	if l := o.denyList.Load(); l != nil {
-		if e, ok := l.Lookup(addr, now); ok {
-			return deniedByFile, e.Prefix
-		}
+	if l := o.denyList.Load(); l != nil && l.Contains(addr, now) {
+		return deniedByFile
 	}
-	return notDenied, netip.Prefix{}
+	return notDenied
 }
 
 // allowed reports whether addr is in the allow file at wall time now.
@@ -95,9 +91,10 @@ func (o *operatorLists) ban(p netip.Prefix, now time.Time, d time.Duration) (man
 }
 
 // unban lifts the API bans of every prefix within p, and reports how many.
-func (o *operatorLists) unban(p netip.Prefix) int {
+func (o *operatorLists) unban(p netip.Prefix, now time.Time) int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	o.expireManual(now)
 	n := 0
 	for q := range o.manual {
 		if within(q, p) {
@@ -128,6 +125,27 @@ func (o *operatorLists) manualBans(now time.Time) []manualEntry {
 type manualEntry struct {
 	prefix netip.Prefix
 	manualBan
+}
+
+// expire forgets API bans that ended by now, so that queries stop looking
+// them up; the sweeper calls it every second.
+func (o *operatorLists) expire(now time.Time) {
+	if o.manualList.Load() == nil {
+		return
+	}
+	o.mu.Lock()
+	o.expireManual(now)
+	o.mu.Unlock()
+}
+
+// canBan reports whether p can be banned through the API: the table of
+// manual bans has room, or p is in it already.
+func (o *operatorLists) canBan(p netip.Prefix, now time.Time) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.expireManual(now)
+	_, had := o.manual[p]
+	return had || len(o.manual) < maxManualBans
 }
 
 // expireManual forgets API bans that ended; the caller holds mu.

@@ -8,12 +8,13 @@ import (
 
 // operatorBanned applies the operator's bans (through the API, or the
 // deny-file) to q, a limited client's query from addr, and reports whether
-// it handled the query. A banned prefix gets one truncated reply a second,
-// as an automatic ban does, so a real resolver in it can still come over
-// TCP, or learn a cookie; clients proven by TCP or by a cookie never reach
-// this.
+// it handled the query. Each client prefix (ipv4-prefix-length,
+// ipv6-prefix-length) in a banned one gets one truncated reply a second, as
+// under an automatic ban, so a real resolver in it can still come over TCP,
+// or learn a cookie, however wide the ban; clients proven by TCP or by a
+// cookie never reach this.
 func (f *Floodguard) operatorBanned(q *inflight, addr netip.Addr) bool {
-	by, p := f.ops.denied(addr, f.wallAt(q.now))
+	by := f.ops.denied(addr, f.wallAt(q.now))
 	if by == notDenied {
 		return false
 	}
@@ -22,7 +23,7 @@ func (f *Floodguard) operatorBanned(q *inflight, addr netip.Addr) bool {
 		why = reasonDenied
 	}
 	act := queryDropped
-	reply, evicted := f.lim.operatorBanReply(q.now, p)
+	reply, evicted := f.lim.operatorBanReply(q.now, q.prefix)
 	countEvicted(q.met, evicted)
 	if reply {
 		act = queryTruncated
@@ -30,8 +31,8 @@ func (f *Floodguard) operatorBanned(q *inflight, addr netip.Addr) bool {
 	return f.act(q, act, why)
 }
 
-// operatorBanReply reports whether a query from p, a prefix the operator
-// banned, gets this second's one truncated reply.
+// operatorBanReply reports whether a query from client prefix p, in a
+// prefix the operator banned, gets this second's one truncated reply.
 func (l *limiter) operatorBanReply(now int64, p netip.Prefix) (reply, evicted bool) {
 	s, st, fresh, evicted := l.table.acquire(l.key(operatorBanKind, p, 0, ""), now)
 	defer st.mu.Unlock()

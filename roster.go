@@ -18,7 +18,7 @@ const maxRostered = 4096
 type roster struct {
 	mu      sync.Mutex
 	entries map[uint64]rosterEntry // slot key -> what the slot is about
-	keys    []uint64               // prune's reusable copy of the keys
+	seen    []rosteredSlot         // prune's reusable copy of the entries
 	full    atomic.Int64           // starts not listed because the roster was full
 }
 
@@ -57,22 +57,29 @@ func (r *roster) remove(keys []uint64) {
 
 // prune forgets the entries whose slot no longer carries what they list
 // (keep reports whether it does). keep takes the slot's set lock, so it runs
-// without the roster's.
+// without the roster's; an entry listed again meanwhile (a new episode on
+// the same slot) stays.
 func (r *roster) prune(keep func(key uint64) bool) {
 	r.mu.Lock()
-	r.keys = r.keys[:0]
-	for k := range r.entries {
-		r.keys = append(r.keys, k)
+	r.seen = r.seen[:0]
+	for k, e := range r.entries {
+		r.seen = append(r.seen, rosteredSlot{key: k, rosterEntry: e})
 	}
-	keys := r.keys
+	seen := r.seen
 	r.mu.Unlock()
-	gone := keys[:0]
-	for _, k := range keys {
-		if !keep(k) {
-			gone = append(gone, k)
+	gone := seen[:0]
+	for _, e := range seen {
+		if !keep(e.key) {
+			gone = append(gone, e)
 		}
 	}
-	r.remove(gone)
+	r.mu.Lock()
+	for _, e := range gone {
+		if r.entries[e.key] == e.rosterEntry {
+			delete(r.entries, e.key)
+		}
+	}
+	r.mu.Unlock()
 }
 
 // rosteredSlot is a roster entry with its key.

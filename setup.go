@@ -37,15 +37,15 @@ func setup(c *caddy.Controller) error {
 	f := newFloodguard(cfg, stateFor(cfg.key, cfg, clock))
 	f.managed = true
 	c.OnShutdown(f.onShutdown)
-	if cfg.api != "" {
-		// As CoreDNS's health plugin does: the listener closes as a reload
-		// starts, and opens again with the new instances, or with the old
-		// ones if the reload fails.
-		c.OnStartup(f.apiStart)
-		c.OnRestart(f.apiStop)
-		c.OnRestartFailed(f.apiStart)
-		c.OnFinalShutdown(f.apiStop)
-	}
+	// The view and control API. As CoreDNS's health plugin does, a listener
+	// closes as a reload starts, and opens again with the new instances, or
+	// with the old ones if the reload fails. Every block takes part, with
+	// or without api, so that a reload that adds one is followed too.
+	c.OnStartup(f.apiStart)
+	c.OnRestart(f.apiReloadStarts)
+	c.OnRestartFailed(f.apiReloadFailed)
+	c.OnShutdown(func() error { apiReloadSucceeded(); return nil })
+	c.OnFinalShutdown(f.apiStop)
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		f.Next = next
 		return f

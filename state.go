@@ -146,6 +146,7 @@ func (st *state) sweep(now int64) {
 	st.syncCookieTime()
 	st.reloadSecretFile()
 	st.reloadLists()
+	st.ops.expire(st.wallAt(now))
 	quiet := st.lim.window * nano
 	// First the listed episodes whose slot is gone: the sweep below only
 	// finds the ones whose slot is still there.
