@@ -1,7 +1,7 @@
 GO      ?= go
 PKGS     = $(shell $(GO) list ./... | grep -v /cmd/coredns)
 
-.PHONY: all coredns run test fmt fuzz bench bench-quick stress monitoring-check
+.PHONY: all coredns run test fmt fuzz bench bench-quick stress monitoring-check image
 
 all: coredns
 
@@ -22,6 +22,7 @@ test:
 	$(GO) test -race -count=1 $(PKGS)
 	$(MAKE) --no-print-directory fuzz FUZZTIME=30000x
 	$(GO) build -o /dev/null ./cmd/coredns
+	cd deploy && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 # Fuzz each target in turn (go test -fuzz takes one target at a time). A
 # crasher is saved under testdata/fuzz/<target>/ and fails `go test` from
@@ -64,3 +65,14 @@ bench-quick:
 # 11 minutes). make test runs the rules' promtool unit tests.
 monitoring-check:
 	bash bench/prometheus.sh
+
+# The container image, built without Docker: the static coredns with
+# floodguard, user 65532, cap_net_bind_service, as a docker-archive tarball
+# (docker load -i, podman load -i, ctr image import). deploy/ is a module
+# of its own, so the image library never enters floodguard's go.mod.
+IMAGE_TAG ?= dev
+CERTS     ?= $(wildcard /etc/ssl/certs/ca-certificates.crt)
+image:
+	CGO_ENABLED=0 $(GO) build -trimpath -o build/coredns ./cmd/coredns
+	cd deploy && $(GO) run ./cmd/mkimage -binary ../build/coredns -certs '$(CERTS)' \
+	  -tag floodguard/coredns:$(IMAGE_TAG) -out ../floodguard-coredns.tar
