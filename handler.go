@@ -13,8 +13,9 @@ import (
 	"github.com/miekg/dns"
 )
 
-// ServeDNS implements plugin.Handler. This is the whole decision path of a
-// query, in order; the response decision itself is replyWriter.judge.
+// ServeDNS implements plugin.Handler: who sent the query, then serve (the
+// whole decision path of a query, in order; the response decision itself is
+// replyWriter.judge), then the query counted in the top talkers.
 func (f *Floodguard) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	zone, ok := f.match(r)
 	if !ok {
