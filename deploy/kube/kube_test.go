@@ -9,7 +9,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -187,6 +189,23 @@ func checkPod(t *testing.T, o objects) {
 			t.Errorf("mount %s uses subPath %s", m.Name, m.SubPath)
 		}
 	}
+	// The kubelet writes ConfigMap and Secret files as root: the container's
+	// user reads them through the "other" bits, or the group bits if the
+	// pod's fsGroup is its group.
+	for _, v := range spec.Volumes {
+		mode := int32(0o644) // the API's default
+		switch {
+		case v.Secret != nil && v.Secret.DefaultMode != nil:
+			mode = *v.Secret.DefaultMode
+		case v.ConfigMap != nil && v.ConfigMap.DefaultMode != nil:
+			mode = *v.ConfigMap.DefaultMode
+		}
+		byGroup := spec.SecurityContext != nil && spec.SecurityContext.FSGroup != nil && sc.RunAsGroup != nil &&
+			*spec.SecurityContext.FSGroup == *sc.RunAsGroup && mode&0o040 != 0
+		if mode&0o004 == 0 && !byGroup {
+			t.Errorf("volume %s: mode %#o, which user %d cannot read", v.Name, mode, *sc.RunAsUser)
+		}
+	}
 	if o.secrets["coredns-cookie"] == nil {
 		t.Errorf("no coredns-cookie Secret")
 	}
@@ -253,12 +272,15 @@ func startText(t *testing.T, corefile string, mounts map[string]map[string][]byt
 	resolv := filepath.Join(root, "resolv.conf")
 	os.WriteFile(resolv, []byte("nameserver 127.0.0.1\n"), 0o644)
 	dnsPort := freePort(t)
+	metrics := freePort(t)
 	pairs = append(pairs,
+		// Upstreams: a closed loopback port, so nothing leaves the test.
+		"forward . /etc/resolv.conf", "forward . 127.0.0.1:"+freePort(t),
 		"/etc/resolv.conf", resolv,
 		".:53 {", ".:"+dnsPort+" {",
 		"\n. {", "\n.:"+dnsPort+" {",
-		"prometheus :9153", "prometheus 127.0.0.1:"+freePort(t),
-		"prometheus 0.0.0.0:9153", "prometheus 127.0.0.1:"+freePort(t),
+		"prometheus :9153", "prometheus 127.0.0.1:"+metrics,
+		"prometheus 0.0.0.0:9153", "prometheus 127.0.0.1:"+metrics,
 		"health {", "health 127.0.0.1:"+freePort(t)+" {",
 		"    ready\n", "    ready 127.0.0.1:"+freePort(t)+"\n",
 	)
@@ -288,6 +310,16 @@ func startText(t *testing.T, corefile string, mounts map[string]map[string][]byt
 		t.Fatalf("no reply from the Corefile: %v", err)
 	}
 	t.Logf("%s %s", name, dns.RcodeToString[r.Rcode])
+	// floodguard is in the chain, as CoreDNS's own metrics say.
+	resp, err := http.Get("http://127.0.0.1:" + metrics + "/metrics")
+	if err != nil {
+		t.Fatalf("scraping the Corefile's prometheus: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `coredns_plugin_enabled{name="floodguard"`) {
+		t.Errorf("coredns_plugin_enabled has no floodguard series")
+	}
 	if name == "www.example.org." && (r.Rcode != dns.RcodeSuccess || len(r.Answer) == 0) {
 		t.Errorf("%s: %s with %d answers, want the zone's answer", name, dns.RcodeToString[r.Rcode], len(r.Answer))
 	}
