@@ -202,18 +202,36 @@ func stopServer(inst *caddy.Instance) bool {
 	}
 }
 
+// handedOut are the ports freePort has given in this test process. A port
+// is never given twice: the metrics of a server are labelled by its port,
+// and the counters of an earlier server on the same port would still be
+// there for a test that reads them as its own.
+var (
+	handedOutMu sync.Mutex
+	handedOut   = map[string]bool{}
+)
+
 func freePort(t *testing.T) string {
 	t.Helper()
-	// The wildcard address, so the port is free for a server that binds
-	// every address too: a port that only 127.0.0.1 has free can still be
-	// held on 127.0.0.9 by a test client's connection in TIME_WAIT.
-	l, err := net.Listen("tcp", ":0")
-	if err != nil {
-		t.Fatal(err)
+	handedOutMu.Lock()
+	defer handedOutMu.Unlock()
+	for range 100 {
+		// The wildcard address, so the port is free for a server that binds
+		// every address too: a port that only 127.0.0.1 has free can still be
+		// held on 127.0.0.9 by a test client's connection in TIME_WAIT.
+		l, err := net.Listen("tcp", ":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, port, _ := net.SplitHostPort(l.Addr().String())
+		l.Close()
+		if !handedOut[port] {
+			handedOut[port] = true
+			return port
+		}
 	}
-	defer l.Close()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port
+	t.Fatal("no port the tests have not used already")
+	return ""
 }
 
 // query builds a query with a fixed id, so replies can be matched.

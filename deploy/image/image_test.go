@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/floodguard/floodguard/deploy/internal/testport"
 )
 
 // repo is the floodguard module, above this one.
@@ -154,7 +156,7 @@ func runCoreDNS(t *testing.T, bin, dir string) {
 		t.Fatal(err)
 	}
 	zone, _ := filepath.Abs(filepath.Join(repo, "testdata/example.org.zone"))
-	dnsPort, metricsPort := freePort(t), freePort(t)
+	dnsPort, metricsPort := testport.Free(t), testport.Free(t)
 	text := strings.NewReplacer("example.org:1053", "example.org:"+dnsPort, "127.0.0.1:9153", "127.0.0.1:"+metricsPort,
 		"testdata/example.org.zone", zone).Replace(string(corefile))
 	conf := filepath.Join(dir, "Corefile")
@@ -212,15 +214,4 @@ func ask(server, name string) (rcode, answers int, err error) {
 		return 0, 0, fmt.Errorf("not our reply: %x", b[:n])
 	}
 	return int(b[3] & 0x0f), int(binary.BigEndian.Uint16(b[6:])), nil
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port
 }

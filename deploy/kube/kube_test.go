@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -40,6 +39,8 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
+
+	"github.com/floodguard/floodguard/deploy/internal/testport"
 )
 
 func TestMain(m *testing.M) {
@@ -271,18 +272,18 @@ func startText(t *testing.T, corefile string, mounts map[string]map[string][]byt
 	// The pod's resolv.conf: loopback only, so forward never leaves the machine.
 	resolv := filepath.Join(root, "resolv.conf")
 	os.WriteFile(resolv, []byte("nameserver 127.0.0.1\n"), 0o644)
-	dnsPort := freePort(t)
-	metrics := freePort(t)
+	dnsPort := testport.Free(t)
+	metrics := testport.Free(t)
 	pairs = append(pairs,
 		// Upstreams: a closed loopback port, so nothing leaves the test.
-		"forward . /etc/resolv.conf", "forward . 127.0.0.1:"+freePort(t),
+		"forward . /etc/resolv.conf", "forward . 127.0.0.1:"+testport.Free(t),
 		"/etc/resolv.conf", resolv,
 		".:53 {", ".:"+dnsPort+" {",
 		"\n. {", "\n.:"+dnsPort+" {",
 		"prometheus :9153", "prometheus 127.0.0.1:"+metrics,
 		"prometheus 0.0.0.0:9153", "prometheus 127.0.0.1:"+metrics,
-		"health {", "health 127.0.0.1:"+freePort(t)+" {",
-		"    ready\n", "    ready 127.0.0.1:"+freePort(t)+"\n",
+		"health {", "health 127.0.0.1:"+testport.Free(t)+" {",
+		"    ready\n", "    ready 127.0.0.1:"+testport.Free(t)+"\n",
 	)
 	text := "\n" + strings.NewReplacer(pairs...).Replace(corefile)
 	if !strings.Contains(text, "floodguard {") {
@@ -323,15 +324,4 @@ func startText(t *testing.T, corefile string, mounts map[string]map[string][]byt
 	if name == "www.example.org." && (r.Rcode != dns.RcodeSuccess || len(r.Answer) == 0) {
 		t.Errorf("%s: %s with %d answers, want the zone's answer", name, dns.RcodeToString[r.Rcode], len(r.Answer))
 	}
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port
 }
