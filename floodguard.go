@@ -140,4 +140,7 @@ func (f *Floodguard) logBan(key uint64, p netip.Prefix, s banScope, dur int64, n
 		what = fmt.Sprintf("%s %s", s.c, s.name)
 	}
 	f.bans.started(key, p, now, "%s %s (%s) for %s (ban %d)", verb, prefixText(p), what, time.Duration(dur), n)
+	if rec := f.replay.recorder(); rec != nil {
+		rec.Banned(p, what, now, now+dur)
+	}
 }

@@ -173,6 +173,7 @@ type metricsCache struct {
 	byServer atomic.Pointer[map[string]*serverMetrics]
 	first    atomic.Pointer[serverEntry] // the first label resolved: nearly every instance has one
 	mu       sync.Mutex
+	rec      ReplayRecorder // in a replay, hears what the counters count
 }
 
 type serverEntry struct {
@@ -206,6 +207,9 @@ func (c *metricsCache) get(server string) *serverMetrics {
 		}
 	}
 	m := newServerMetrics(server)
+	if c.rec != nil {
+		m.recordTo(c.rec)
+	}
 	next[server] = m
 	c.byServer.Store(&next)
 	c.first.CompareAndSwap(nil, &serverEntry{server: server, m: m})

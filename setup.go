@@ -34,7 +34,13 @@ func setup(c *caddy.Controller) error {
 		return plugin.Error(pluginName, err)
 	}
 	cfg.servers = serverLabels(dnsserver.GetConfig(c))
-	f := newFloodguard(cfg, stateFor(cfg.key, cfg, clock))
+	var st *state
+	if rp, now := replayFor(); rp != nil {
+		st = replayState(rp, cfg, now)
+	} else {
+		st = stateFor(cfg.key, cfg, now)
+	}
+	f := newFloodguard(cfg, st)
 	f.managed = true
 	c.OnShutdown(f.onShutdown)
 	// The view and control API. As CoreDNS's health plugin does, a listener

@@ -29,6 +29,7 @@ type state struct {
 	name        string        // the server block, as the view API names it
 	metrics     metricsCache
 	now         func() int64 // clock in ns; injectable so tests of rates are exact
+	replay      *Replay      // the replay this state is part of; nil when live
 
 	cookies     cookieKeys
 	cookieEpoch atomic.Int64 // wall-clock seconds at the clock's zero, for cookie timestamps
@@ -102,6 +103,9 @@ func (st *state) acquire() {
 		return
 	}
 	registry[st.key] = st
+	if st.replay != nil {
+		return // the replay sweeps on the capture's time
+	}
 	st.stop, st.done = make(chan struct{}), make(chan struct{})
 	go st.sweepLoop(st.stop, st.done)
 }
@@ -141,8 +145,9 @@ func (st *state) sweepLoop(stop <-chan struct{}, done chan<- struct{}) {
 }
 
 // sweep logs prefixes that stopped being limited and bans that ended, ages
-// out idle slots and publishes the live entry and ban counts.
-func (st *state) sweep(now int64) {
+// out idle slots and publishes the live entry and ban counts, which it
+// returns.
+func (st *state) sweep(now int64) (live int) {
 	st.syncCookieTime()
 	st.reloadSecretFile()
 	st.reloadLists()
@@ -154,7 +159,7 @@ func (st *state) sweep(now int64) {
 	st.stopped = st.limits.lost(st.stopped[:0], func(key uint64) bool { return t.flagged(key, flagLimiting) })
 	st.unbanned = st.bans.lost(st.unbanned[:0], func(key uint64) bool { return t.flagged(key, flagBanned) })
 	banned := 0
-	live := st.lim.table.sweep(now, func(s *slot) {
+	live = st.lim.table.sweep(now, func(s *slot) {
 		switch {
 		case s.flags&flagLimiting != 0 && now-s.mark >= quiet:
 			s.flags &^= flagLimiting
@@ -175,6 +180,7 @@ func (st *state) sweep(now int64) {
 		m.entries.Set(float64(live))
 		m.banned.Set(float64(banned))
 	}
+	return live
 }
 
 // The top-talkers summary: 512 counters for each ranking, over the last 60

@@ -1,0 +1,203 @@
+// Command fgreplay shows what a Corefile with floodguard would have done to
+// a captured attack, and to the real clients in it, before it is turned
+// on. It reads a pcap or pcapng capture of DNS traffic and takes every
+// query to one of the Corefile's servers through the real CoreDNS plugin
+// chain that the Corefile builds, with floodguard's clock driven by the
+// capture's timestamps, as fast as the machine goes. It never sends a
+// packet: plugins that would ask another server answer from the capture.
+//
+//	tcpdump -i eth0 -w attack.pcap 'port 53'
+//	fgreplay -conf Corefile -legit 192.0.2.0/24 attack.pcap
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"image/color"
+	"io"
+	stdlog "log"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/coredns/coredns/core/dnsserver"
+
+	"github.com/floodguard/floodguard"
+)
+
+type plotColor = color.RGBA
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "fgreplay:", err)
+		os.Exit(1)
+	}
+}
+
+// prefixesFlag collects -legit: repeatable, each a comma-separated list.
+type prefixesFlag []netip.Prefix
+
+func (p *prefixesFlag) String() string { return fmt.Sprint(*p) }
+
+func (p *prefixesFlag) Set(v string) error {
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		pf, err := parsePrefix(f)
+		if err != nil {
+			return err
+		}
+		*p = append(*p, pf)
+	}
+	return nil
+}
+
+// parsePrefix reads a CIDR prefix, or an address as its own prefix.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is neither a prefix nor an address", s)
+		}
+		a = a.Unmap()
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return p, fmt.Errorf("%q is not a prefix: %v", s, err)
+	}
+	return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()).Masked(), nil
+}
+
+// readLegitFile reads prefixes one per line; # starts a comment.
+func readLegitFile(path string) ([]netip.Prefix, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []netip.Prefix
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		s := sc.Text()
+		if i := strings.IndexByte(s, '#'); i >= 0 {
+			s = s[:i]
+		}
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := parsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %v", path, line, err)
+		}
+		out = append(out, p)
+	}
+	return out, sc.Err()
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("fgreplay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: fgreplay -conf Corefile [flags] CAPTURE.pcap")
+		fs.PrintDefaults()
+	}
+	conf := fs.String("conf", "", "the Corefile to replay through (required)")
+	var legit prefixesFlag
+	fs.Var(&legit, "legit", "a prefix of real clients whose collateral to report (CIDR or address; repeat, or separate with commas)")
+	legitFile := fs.String("legit-file", "", "a file of legitimate prefixes, one per line (# comments)")
+	jsonOut := fs.Bool("json", false, "print the report as JSON")
+	plotFile := fs.String("plot", "", "draw the per-second in/out bytes and outcomes to this PNG file")
+	top := fs.Int("top", 10, "how many client prefixes to list")
+	tableSize := fs.Int("table-size", 0, "replay with this max-table-size in every floodguard block instead of the Corefile's")
+	lookahead := fs.Duration("lookahead", 2*time.Second, "how far ahead to look for the captured response to a query a stub (forward, ...) answers")
+	verbose := fs.Bool("v", false, "show CoreDNS's and the plugins' log lines (floodguard's limiting and ban lines)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch {
+	case *conf == "":
+		fs.Usage()
+		return errors.New("-conf is required")
+	case fs.NArg() != 1:
+		fs.Usage()
+		return errors.New("give one capture file")
+	case *top < 0 || *top > 10000:
+		return errors.New("-top must be 0..10000")
+	case *tableSize != 0 && (*tableSize < 64 || *tableSize > 1<<24):
+		return errors.New("-table-size must be 64..16777216")
+	case *lookahead < 0 || *lookahead > time.Minute:
+		return errors.New("-lookahead must be 0..1m")
+	}
+	if *legitFile != "" {
+		more, err := readLegitFile(*legitFile)
+		if err != nil {
+			return fmt.Errorf("-legit-file: %v", err)
+		}
+		legit = append(legit, more...)
+	}
+	opts := &options{conf: *conf, capture: fs.Arg(0), legit: legit, top: *top, tableSize: *tableSize, lookahead: *lookahead}
+
+	f, err := os.Open(opts.capture)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	c, err := openCapture(f)
+	if err != nil {
+		return fmt.Errorf("%s: %v", opts.capture, err)
+	}
+	if !*verbose {
+		stdlog.SetOutput(io.Discard) // a Corefile's log plugin would print every query
+		defer stdlog.SetOutput(os.Stderr)
+	}
+	setDirectives()
+	began := time.Now()
+	r := newReplayer(opts)
+	if err := r.run(c); err != nil {
+		return fmt.Errorf("%s: %v", opts.capture, err)
+	}
+	rep := r.makeReport(time.Since(began))
+	for _, w := range rep.Warnings {
+		fmt.Fprintln(stderr, "fgreplay: warning:", w)
+	}
+	if *plotFile != "" {
+		pf, err := os.Create(*plotFile)
+		if err != nil {
+			return err
+		}
+		if err := r.writePlot(pf); err != nil {
+			pf.Close()
+			return fmt.Errorf("-plot: %v", err)
+		}
+		if err := pf.Close(); err != nil {
+			return err
+		}
+	}
+	if *jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	return rep.writeText(stdout)
+}
+
+// setDirectives puts floodguard in CoreDNS's plugin order, as cmd/coredns
+// does, once.
+func setDirectives() {
+	for _, d := range dnsserver.Directives {
+		if d == "floodguard" {
+			return
+		}
+	}
+	directives, err := floodguard.InsertDirective(dnsserver.Directives)
+	if err != nil {
+		panic(err) // it only fails when floodguard is in the list already
+	}
+	dnsserver.Directives = directives
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"sync"
+
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
+	"github.com/coredns/coredns/plugin"
+
+	"github.com/miekg/dns"
+)
+
+// A replay never sends a packet. The plugins that would, to answer a query
+// (forward, grpc, etcd, the cloud DNS backends, kubernetes, secondary's
+// transfers), are replaced by a stub that answers with the response the
+// capture holds for the query, or SERVFAIL when it holds none. Those that
+// only send telemetry (dnstap, trace) are replaced by nothing.
+var (
+	upstreamPlugins  = []string{"forward", "grpc", "etcd", "kubernetes", "k8s_external", "route53", "azure", "clouddns", "secondary", "nomad"}
+	telemetryPlugins = []string{"dnstap", "trace"}
+)
+
+// stubbed lists the plugins a Corefile used that a stub replaced, with
+// what the stubs did.
+type stubbed struct {
+	mu       sync.Mutex
+	used     map[string]bool
+	captured int // answered with the capture's response
+	servfail int // no response in the capture: SERVFAIL
+}
+
+var stubs = &stubbed{used: map[string]bool{}}
+
+// capturedReply gives the stubs the captured response to the query being
+// replayed (nil for none). The replay sets it before each query.
+var capturedReply func(r *dns.Msg) *dns.Msg
+
+func init() {
+	for _, name := range upstreamPlugins {
+		plugin.Register(name, upstreamSetup(name))
+	}
+	for _, name := range telemetryPlugins {
+		plugin.Register(name, func(c *caddy.Controller) error {
+			for c.Next() { // its arguments and block: nothing to keep
+			}
+			stubs.use(c.Val())
+			return nil
+		})
+	}
+}
+
+// reset forgets what an earlier Corefile used.
+func (s *stubbed) reset() {
+	s.mu.Lock()
+	s.used, s.captured, s.servfail = map[string]bool{}, 0, 0
+	s.mu.Unlock()
+}
+
+// names lists the plugins replaced, in the order the Corefile runs them.
+func (s *stubbed) names() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, d := range dnsserver.Directives {
+		if s.used[d] {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func (s *stubbed) use(name string) {
+	s.mu.Lock()
+	s.used[name] = true
+	s.mu.Unlock()
+}
+
+func upstreamSetup(name string) caddy.SetupFunc {
+	return func(c *caddy.Controller) error {
+		st := &upstreamStub{name: name}
+		for c.Next() {
+			args := c.RemainingArgs()
+			if (name == "forward" || name == "grpc") && len(args) > 0 {
+				args = args[:1] // FROM; the rest are upstreams
+			}
+			if name == "route53" || name == "azure" || name == "clouddns" {
+				args = nil // ZONE:ID pairs; the server block's zones serve
+			}
+			st.zones = append(st.zones, plugin.OriginsFromArgsOrServerBlock(args, c.ServerBlockKeys)...)
+			for c.NextBlock() {
+				if c.Val() == "except" && name == "forward" {
+					for _, e := range c.RemainingArgs() {
+						st.except = append(st.except, plugin.Host(e).NormalizeExact()...)
+					}
+					continue
+				}
+				c.RemainingArgs()
+			}
+		}
+		stubs.use(name)
+		dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
+			st.next = next
+			return st
+		})
+		return nil
+	}
+}
+
+// upstreamStub stands in for a plugin that would ask another server.
+type upstreamStub struct {
+	name   string
+	zones  plugin.Zones
+	except plugin.Zones
+	next   plugin.Handler
+}
+
+func (st *upstreamStub) Name() string { return st.name }
+
+func (st *upstreamStub) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
+	qname := r.Question[0].Name
+	if st.zones.Matches(qname) == "" || st.except.Matches(qname) != "" {
+		return plugin.NextOrFailure(st.name, st.next, ctx, w, r)
+	}
+	var m *dns.Msg
+	if capturedReply != nil {
+		m = capturedReply(r)
+	}
+	stubs.mu.Lock()
+	if m == nil {
+		stubs.servfail++
+	} else {
+		stubs.captured++
+	}
+	stubs.mu.Unlock()
+	if m == nil {
+		return dns.RcodeServerFailure, nil // the server writes it
+	}
+	w.WriteMsg(m)
+	return dns.RcodeSuccess, nil
+}
+
+// anyUpstream reports whether the Corefile used a plugin a stub answers
+// for.
+func (s *stubbed) anyUpstream() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, name := range upstreamPlugins {
+		if s.used[name] {
+			return true
+		}
+	}
+	return false
+}
