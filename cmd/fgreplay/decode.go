@@ -21,7 +21,7 @@ type segment struct {
 	// fragment is a UDP datagram of which only the first IP fragment is
 	// here: payload is partial, size is the whole payload's length.
 	fragment bool
-	size     int
+	size     int // the payload's length as sent: more than len(payload) when the capture cut it
 }
 
 // Why a packet carries no DNS for the replay; each is counted.
@@ -159,6 +159,11 @@ func (d *decoder) decode(lt layers.LinkType, data []byte, s *segment) error {
 		return errMalformed
 	}
 	s.size = len(s.payload)
+	if !s.tcp && int(d.udp.Length) >= 8+s.size {
+		// The datagram's own length: a capture cut at a snap length
+		// (tcpdump -s) still counts every byte sent.
+		s.size = int(d.udp.Length) - 8
+	}
 	return nil
 }
 

@@ -70,7 +70,7 @@ type tallies struct {
 	capturedUDPIn, capturedUDPOut     int64
 	capturedQueries                   int
 	notDNS, malformed, opcode, others int
-	fragments, outOfOrder             int
+	fragments, outOfOrder, cut        int
 	skipped                           map[string]int // packets by why they carry no DNS
 	warnings                          []string
 }
@@ -240,9 +240,9 @@ func (r *replayer) message(t int64, s *segment, wire []byte) {
 			r.rep.capturedUDPOut += int64(s.size)
 			r.tl.at(t).capturedOut += uint64(s.size)
 		}
-		if s.fragment {
-			r.rep.fragments++
-			return
+		if s.fragment || !s.tcp && s.size > len(wire) {
+			r.rep.fragments += b2i(s.fragment)
+			return // only its size is whole
 		}
 		if r.opts.lookahead > 0 {
 			m := &pendingMsg{t: t, src: s.src, dst: s.dst, tcp: s.tcp, wire: append([]byte(nil), wire...)}
@@ -255,6 +255,10 @@ func (r *replayer) message(t int64, s *segment, wire []byte) {
 	srv := r.servers.serving(s.dst)
 	if srv == nil {
 		r.rep.others++
+		return
+	}
+	if !s.tcp && s.size > len(wire) {
+		r.rep.cut++ // the capture's snap length cut it: nothing to replay
 		return
 	}
 	r.rep.capturedQueries++
@@ -418,3 +422,10 @@ func (w *writer) Close() error         { return nil }
 func (w *writer) TsigStatus() error    { return nil }
 func (w *writer) TsigTimersOnly(bool)  {}
 func (w *writer) Hijack()              {}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -131,6 +131,7 @@ type skipped struct {
 	Opcode     int `json:"opcode"`       // queries of an opcode other than QUERY
 	TCPLost    int `json:"tcp_lost"`     // TCP messages the capture lost part of
 	OutOfOrder int `json:"out_of_order"` // packets earlier than one read before: replayed at the later time
+	Cut        int `json:"cut"`          // queries the capture's snap length cut short
 }
 
 type replayStats struct {
@@ -186,7 +187,7 @@ func (r *replayer) makeReport(elapsed time.Duration) *report {
 	sk := t.skipped
 	rep.Skipped = skipped{NotIP: sk[errNotIP.Error()], Transport: sk[errTransport.Error()], LinkType: sk[errLinkType.Error()],
 		Headers: sk[errMalformed.Error()], Fragments: sk[errFragment.Error()] + t.fragments, Other: t.others,
-		NotDNS: t.notDNS, Malformed: t.malformed, Opcode: t.opcode, TCPLost: r.tcp.lost, OutOfOrder: t.outOfOrder}
+		NotDNS: t.notDNS, Malformed: t.malformed, Opcode: t.opcode, TCPLost: r.tcp.lost, OutOfOrder: t.outOfOrder, Cut: t.cut}
 	rep.Replay = replayStats{Seconds: elapsed.Seconds()}
 	if elapsed > 0 {
 		rep.Replay.QueriesPerSecond = float64(t.queries) / elapsed.Seconds()
@@ -203,11 +204,12 @@ func ratio(a, b int64) float64 {
 
 // recommend sizes the table: twice the peak of live entries, so that a
 // flood twice as wide still fits, as a power of two of at least 1,024
-// slots. A table that evicted was full, so its peak is its size and the
-// need is unknown: it gets four times its size, and the report says to
+// slots. A table that evicted at a peak of half its size or more was full
+// (a few evictions at a lower load are sets that filled by chance): its
+// need is unknown, so it gets four times its size, and the report says to
 // replay with that size (-table-size) to check.
 func recommend(size, peak, evictions int) tableReport {
-	t := tableReport{Size: size, PeakEntries: peak, Evictions: evictions, Full: evictions > 0}
+	t := tableReport{Size: size, PeakEntries: peak, Evictions: evictions, Full: evictions > 0 && 2*peak >= size}
 	need := 2 * peak
 	if t.Full {
 		need = 4 * size
@@ -296,8 +298,8 @@ func (rep *report) writeText(w io.Writer) error {
 			strings.Join(s.Plugins, ", "), num(s.Captured), num(s.ServFail))
 	}
 	sk := rep.Skipped
-	p("\nskipped   %s not IP, %s not UDP/TCP, %s of other traffic, %s malformed queries, %s later fragments, %s TCP messages lost, %s out of order\n",
-		num(sk.NotIP), num(sk.Transport), num(sk.Other), num(sk.Malformed+sk.NotDNS+sk.Headers), num(sk.Fragments), num(sk.TCPLost), num(sk.OutOfOrder))
+	p("\nskipped   %s not IP, %s not UDP/TCP, %s of other traffic, %s malformed queries, %s cut by the snap length, %s later fragments, %s TCP messages lost, %s out of order\n",
+		num(sk.NotIP), num(sk.Transport), num(sk.Other), num(sk.Malformed+sk.NotDNS+sk.Headers), num(sk.Cut), num(sk.Fragments), num(sk.TCPLost), num(sk.OutOfOrder))
 	for _, wn := range rep.Warnings {
 		p("warning   %s\n", wn)
 	}
