@@ -96,7 +96,9 @@ func (r *Replay) Sweep() ReplayTable {
 	registryMu.Lock()
 	states := make([]*state, 0, len(registry))
 	for _, st := range registry {
-		states = append(states, st)
+		if st.replay == r { // never a live state: its own sweeper sweeps it
+			states = append(states, st)
+		}
 	}
 	registryMu.Unlock()
 	var t ReplayTable

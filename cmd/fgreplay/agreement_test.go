@@ -116,7 +116,10 @@ func TestAgreementWithLiveTraffic(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: starting CoreDNS: %v", name, err)
 		}
-		defer inst.Stop()
+		defer func() {
+			inst.Stop()
+			inst.ShutdownCallbacks() // floodguard's sweeper stops with them
+		}()
 		pcap := filepath.Join(dir, name+".pcap")
 		td := exec.Command(tcpdump, "-i", "lo", "-n", "-U", "-w", pcap, fmt.Sprintf("host 127.0.0.1 and port %d", port))
 		stderr, _ := td.StderrPipe()

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,6 +49,9 @@ type replayer struct {
 	v4, v6  int
 
 	pending []pendingMsg // read ahead, not yet replayed (lookahead only)
+	// replies and cur are what the stubs read; a plugin may call a stub
+	// from a goroutine of its own (cache's prefetch), so under mu.
+	mu      sync.Mutex
 	replies map[replyKey]*pendingMsg
 	cur     *pendingMsg // the query being replayed
 	first   *firstPacket
@@ -101,7 +105,7 @@ func newReplayer(opts *options) *replayer {
 		dec:     newDecoder(),
 		tcp:     newStreams(1 << 16),
 		replies: map[replyKey]*pendingMsg{},
-		heavy:   newHeavy(16384),
+		heavy:   newHeavy(4096),
 		legit:   newCollateral(opts.legit),
 		tl:      newTimeline(),
 		rep:     tallies{skipped: map[string]int{}},
@@ -246,7 +250,9 @@ func (r *replayer) message(t int64, s *segment, wire []byte) {
 		}
 		if r.opts.lookahead > 0 {
 			m := &pendingMsg{t: t, src: s.src, dst: s.dst, tcp: s.tcp, wire: append([]byte(nil), wire...)}
+			r.mu.Lock()
 			r.replies[replyKey{s.dst, s.tcp, uint16(wire[0])<<8 | uint16(wire[1])}] = m
+			r.mu.Unlock()
 			r.pending = append(r.pending, *m)
 			r.drain(false)
 		}
@@ -291,9 +297,11 @@ func (r *replayer) drain(all bool) {
 			r.replay(m)
 		} else {
 			k := replyKey{m.dst, m.tcp, uint16(m.wire[0])<<8 | uint16(m.wire[1])}
+			r.mu.Lock()
 			if p := r.replies[k]; p != nil && p.t == m.t {
 				delete(r.replies, k)
 			}
+			r.mu.Unlock()
 		}
 		n++
 	}
@@ -326,11 +334,11 @@ func (r *replayer) replay(q *pendingMsg) {
 		return
 	}
 	r.advance(q.t)
-	r.cur = q
+	r.setCurrent(q)
 	r.rec.reset()
 	r.w.reset(q)
 	q.srv.ServeDNS(context.Background(), &r.w, m)
-	r.cur = nil
+	r.setCurrent(nil)
 	o := r.rec.outcome(r.w.msgs > 0)
 
 	in, out := len(q.wire), r.w.bytes
@@ -363,9 +371,11 @@ func (r *replayer) replay(q *pendingMsg) {
 // capturedReply is the captured response to the query being replayed, for
 // the stubs: same client, transport, ID and question.
 func (r *replayer) capturedReply(req *dns.Msg) *dns.Msg {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	q := r.cur
 	if q == nil {
-		return nil
+		return nil // not the query being replayed: a plugin's own
 	}
 	k := replyKey{q.src, q.tcp, req.Id}
 	p := r.replies[k]
@@ -380,6 +390,12 @@ func (r *replayer) capturedReply(req *dns.Msg) *dns.Msg {
 	delete(r.replies, k)
 	m.Id = req.Id
 	return m
+}
+
+func (r *replayer) setCurrent(q *pendingMsg) {
+	r.mu.Lock()
+	r.cur = q
+	r.mu.Unlock()
 }
 
 // writer is the client's end of a replayed query: it packs what the server

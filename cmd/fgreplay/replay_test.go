@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"image/png"
 	"net"
@@ -322,5 +323,67 @@ func TestReplayTextAndPlot(t *testing.T) {
 	img, err := png.Decode(f)
 	if err != nil || img.Bounds().Dx() != 800 || img.Bounds().Dy() != 400 {
 		t.Errorf("plot: %v, %v", err, img)
+	}
+}
+
+// TestReplayTcpdumpAny replays a real tcpdump capture on "any" (Linux
+// cooked v2) of dig asking plain CoreDNS over UDP, UDP on IPv6 and TCP:
+// through the same Corefile, the replay's bytes are the capture's.
+func TestReplayTcpdumpAny(t *testing.T) {
+	conf := writeCorefile(t, ".:5353 {\n    file ZONEFILE example.org\n}\n")
+	rep := replayJSON(t, "-conf", conf, "testdata/dig-sll2.pcap")
+	if rep.Queries != 3 || rep.UDPQueries != 2 || rep.TCPQueries != 1 || rep.Responses.Sent != 3 || rep.Captured.Responses != 3 {
+		t.Errorf("queries %d (%d UDP, %d TCP), %+v, captured %+v", rep.Queries, rep.UDPQueries, rep.TCPQueries, rep.Responses, rep.Captured)
+	}
+	if rep.CapturedAmplification == nil || *rep.CapturedAmplification != rep.Amplification {
+		t.Errorf("amplification %.3f, captured %v: the same Corefile must give the capture's bytes", rep.Amplification, rep.CapturedAmplification)
+	}
+}
+
+// TestReplayEverydayPlugins: a Corefile as operators write them (errors,
+// log, cache, prometheus, health, ready) replays, opens no listener, and
+// prints no per-query log line; -legit-file adds prefixes.
+func TestReplayEverydayPlugins(t *testing.T) {
+	ports := []int{freePort(t), freePort(t), freePort(t)}
+	conf := writeCorefile(t, fmt.Sprintf(`.:5300 {
+    errors
+    log
+    prometheus 127.0.0.1:%d
+    health 127.0.0.1:%d
+    ready 127.0.0.1:%d
+    cache 30
+    floodguard {
+        responses-per-second 5
+        slip 2
+    }
+    file ZONEFILE example.org
+}
+`, ports[0], ports[1], ports[2]))
+	legitFile := filepath.Join(t.TempDir(), "legit.txt")
+	if err := os.WriteFile(legitFile, []byte("# real clients\n127.77.0.0/24  # a resolver\n\n192.0.2.1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	capture := writePcap(t, layers.LinkTypeEthernet, flood(t, 100, 3*time.Second))
+	var out, errb bytes.Buffer
+	if err := run([]string{"-json", "-conf", conf, "-legit-file", legitFile, capture}, &out, &errb); err != nil {
+		t.Fatal(err, errb.String())
+	}
+	if errb.Len() != 0 {
+		t.Errorf("stderr has %d bytes, want none without -v:\n%.500s", errb.Len(), errb.String())
+	}
+	rep := new(report)
+	if err := json.Unmarshal(out.Bytes(), rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Queries != 306 || len(rep.Collateral) != 2 || rep.Collateral[0].Prefix != "127.77.0.0/24" || rep.Collateral[0].Sent != 6 || rep.Collateral[1].Prefix != "192.0.2.1/32" {
+		t.Errorf("queries %d, collateral %+v", rep.Queries, rep.Collateral)
+	}
+	for _, p := range ports {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			t.Errorf("port %d is taken after the replay: a plugin's listener started (%v)", p, err)
+			continue
+		}
+		l.Close()
 	}
 }

@@ -81,6 +81,7 @@ type topEntry struct {
 	Slipped   uint64 `json:"slipped"`
 	Truncated uint64 `json:"truncated"`
 	Refused   uint64 `json:"refused"`
+	Minimal   uint64 `json:"minimal_any"`
 	Banned    uint64 `json:"banned"`
 	BytesIn   uint64 `json:"bytes_in"`
 	BytesOut  uint64 `json:"bytes_out"`
@@ -109,6 +110,7 @@ type collEntry struct {
 	Slipped   uint64 `json:"slipped"`
 	Truncated uint64 `json:"truncated"`
 	Refused   uint64 `json:"refused"`
+	Minimal   uint64 `json:"minimal_any"`
 	Banned    uint64 `json:"banned"`
 }
 
@@ -165,7 +167,7 @@ func (r *replayer) makeReport(elapsed time.Duration) *report {
 	for _, e := range r.heavy.top(r.opts.top) {
 		rep.Top = append(rep.Top, topEntry{Prefix: e.prefix.String(), Queries: e.queries, Error: e.err,
 			Sent: e.outcomes[sent], Dropped: e.outcomes[dropped] + e.outcomes[wouldDrop], Slipped: e.outcomes[slipped] + e.outcomes[wouldSlip],
-			Truncated: e.outcomes[truncated], Refused: e.outcomes[refused], Banned: e.outcomes[banned],
+			Truncated: e.outcomes[truncated], Refused: e.outcomes[refused], Minimal: e.outcomes[minimal], Banned: e.outcomes[banned],
 			BytesIn: e.bytesIn, BytesOut: e.bytesOut})
 	}
 	rep.Bans = []banEntry{}
@@ -179,7 +181,7 @@ func (r *replayer) makeReport(elapsed time.Duration) *report {
 	for _, c := range r.legit.list() {
 		rep.Collateral = append(rep.Collateral, collEntry{Prefix: c.prefix.String(), Queries: c.queries,
 			Sent: c.outcomes[sent], Dropped: c.outcomes[dropped], Slipped: c.outcomes[slipped],
-			Truncated: c.outcomes[truncated], Refused: c.outcomes[refused], Banned: c.outcomes[banned]})
+			Truncated: c.outcomes[truncated], Refused: c.outcomes[refused], Minimal: c.outcomes[minimal], Banned: c.outcomes[banned]})
 	}
 	if names := stubs.names(); len(names) > 0 {
 		rep.Stubs = &stubsReport{Plugins: names, Captured: stubs.captured, ServFail: stubs.servfail}
@@ -254,13 +256,13 @@ func (rep *report) writeText(w io.Writer) error {
 	if len(rep.Top) > 0 {
 		p("\ntop client prefixes by queries\n")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(tw, "  prefix\tqueries\tsent\tdropped\tslipped\ttruncated\trefused\tbanned\tamplification\t\n")
+		fmt.Fprintf(tw, "  prefix\tqueries\tsent\tdropped\tslipped\ttruncated\trefused\tminimal\tbanned\tamplification\t\n")
 		for _, e := range rep.Top {
 			q := fmt.Sprint(e.Queries)
 			if e.Error > 0 {
 				q = fmt.Sprintf("%d (±%d)", e.Queries, e.Error)
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%.2f\t\n", e.Prefix, q, e.Sent, e.Dropped, e.Slipped, e.Truncated, e.Refused, e.Banned,
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.2f\t\n", e.Prefix, q, e.Sent, e.Dropped, e.Slipped, e.Truncated, e.Refused, e.Minimal, e.Banned,
 				ratio(int64(e.BytesOut), int64(e.BytesIn)))
 		}
 		tw.Flush()
@@ -277,19 +279,17 @@ func (rep *report) writeText(w io.Writer) error {
 		}
 		p("  %s  %s to %s  (%s)\n", b.Prefix, b.Start.Format("15:04:05.000"), b.End.Format("15:04:05.000"), b.What)
 	}
-	t := rep.Table
-	p("\ntable     peak %s live entries of %s, %s evictions; recommended max-table-size %d",
-		num(t.PeakEntries), num(t.Size), num(t.Evictions), t.RecommendedSize)
-	if t.Full {
-		p(" (the table was full: replay with -table-size %d to check)", t.RecommendedSize)
+	if rep.Table.Size == 0 {
+		p("\ntable     none: the Corefile has no floodguard block\n")
+	} else {
+		rep.writeTable(p)
 	}
-	p("\n")
 	if len(rep.Collateral) > 0 {
 		p("\ncollateral (the -legit prefixes)\n")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(tw, "  prefix\tqueries\tsent\tdropped\tslipped\ttruncated\trefused\tbanned\t\n")
+		fmt.Fprintf(tw, "  prefix\tqueries\tsent\tdropped\tslipped\ttruncated\trefused\tminimal\tbanned\t\n")
 		for _, c := range rep.Collateral {
-			fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", c.Prefix, c.Queries, c.Sent, c.Dropped, c.Slipped, c.Truncated, c.Refused, c.Banned)
+			fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", c.Prefix, c.Queries, c.Sent, c.Dropped, c.Slipped, c.Truncated, c.Refused, c.Minimal, c.Banned)
 		}
 		tw.Flush()
 	}
@@ -338,4 +338,15 @@ func size(b int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(b)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", b)
+}
+
+// writeTable prints the rate-limit table's line.
+func (rep *report) writeTable(p func(string, ...any)) {
+	t := rep.Table
+	p("\ntable     peak %s live entries of %s, %s evictions; recommended max-table-size %d",
+		num(t.PeakEntries), num(t.Size), num(t.Evictions), t.RecommendedSize)
+	if t.Full {
+		p(" (the table was full: replay with -table-size %d to check)", t.RecommendedSize)
+	}
+	p("\n")
 }
