@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -22,12 +23,23 @@ type capture interface {
 // pcapngMagic is the block type of a pcapng Section Header Block.
 const pcapngMagic = 0x0A0D0D0A
 
-// openCapture recognises the file's format by its first four bytes.
+// openCapture recognises the file's format by its first four bytes; a
+// gzip-compressed capture (attack.pcap.gz) is read through gzip.
 func openCapture(r io.Reader) (capture, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	head, err := br.Peek(4)
 	if err != nil {
 		return nil, errors.New("not a capture: shorter than a pcap header")
+	}
+	if head[0] == 0x1f && head[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %v", err)
+		}
+		br = bufio.NewReaderSize(zr, 1<<20)
+		if head, err = br.Peek(4); err != nil {
+			return nil, errors.New("not a capture: a gzip file shorter than a pcap header")
+		}
 	}
 	switch binary.LittleEndian.Uint32(head) {
 	case pcapngMagic:

@@ -104,7 +104,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("fgreplay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: fgreplay -conf Corefile [flags] CAPTURE.pcap")
+		fmt.Fprintln(stderr, "usage: fgreplay -conf Corefile [flags] CAPTURE (pcap or pcapng, gzipped or not; - for stdin)")
 		fs.PrintDefaults()
 	}
 	conf := fs.String("conf", "", "the Corefile to replay through (required)")
@@ -143,12 +143,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	opts := &options{conf: *conf, capture: fs.Arg(0), legit: legit, top: *top, tableSize: *tableSize, lookahead: *lookahead}
 
-	f, err := os.Open(opts.capture)
-	if err != nil {
-		return err
+	in := io.Reader(os.Stdin) // "-": tcpdump -w - | fgreplay ... -
+	if opts.capture != "-" {
+		f, err := os.Open(opts.capture)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
 	}
-	defer f.Close()
-	c, err := openCapture(f)
+	c, err := openCapture(in)
 	if err != nil {
 		return fmt.Errorf("%s: %v", opts.capture, err)
 	}

@@ -75,6 +75,7 @@ type tallies struct {
 	capturedQueries                   int
 	notDNS, malformed, opcode, others int
 	fragments, outOfOrder, cut        int
+	upstream                          int
 	skipped                           map[string]int // packets by why they carry no DNS
 	warnings                          []string
 }
@@ -233,6 +234,10 @@ func (r *replayer) message(t int64, s *segment, wire []byte) {
 	}
 	r.rep.messages++
 	isResponse := s.fragment || wire[2]&0x80 != 0
+	if isResponse && stubs.isUpstream(s.src) || !isResponse && stubs.isUpstream(s.dst) {
+		r.rep.upstream++ // the server asking its upstreams: not a client's
+		return
+	}
 	if isResponse {
 		srv := r.servers.serving(s.src)
 		if srv == nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"image/png"
@@ -385,5 +386,60 @@ func TestReplayEverydayPlugins(t *testing.T) {
 			continue
 		}
 		l.Close()
+	}
+}
+
+// TestReplayServerUpstreams: a capture on a resolver holds its own queries
+// to forward's upstream, on port 53 like its clients'. They are not
+// replayed as clients' queries; the client's query is answered from the
+// captured answer.
+func TestReplayServerUpstreams(t *testing.T) {
+	conf := writeCorefile(t, ".:53 {\n    floodguard\n    forward . 192.0.2.53 tls://192.0.2.54\n}\n")
+	client, server, own, upstream := ap("198.51.100.7:40000"), ap("203.0.113.1:53"), ap("203.0.113.1:33333"), ap("192.0.2.53:53")
+	q := query(t, 1, "www.example.net.", dns.TypeA, false)
+	up := query(t, 999, "www.example.net.", dns.TypeA, false)
+	capture := writePcap(t, layers.LinkTypeLinuxSLL, []pkt{
+		{at: 0, src: client, dst: server, payload: q},
+		{at: time.Millisecond, src: own, dst: upstream, payload: up},
+		{at: 9 * time.Millisecond, src: upstream, dst: own, payload: answer(t, up, "192.0.2.80")},
+		{at: 10 * time.Millisecond, src: server, dst: client, payload: answer(t, q, "192.0.2.80")},
+	})
+	rep := replayJSON(t, "-conf", conf, capture)
+	if rep.Queries != 1 || rep.Skipped.Upstream != 2 || rep.Captured.Responses != 1 || rep.Stubs == nil || rep.Stubs.Captured != 1 {
+		t.Errorf("queries %d, skipped %+v, captured %+v, stubs %+v", rep.Queries, rep.Skipped, rep.Captured, rep.Stubs)
+	}
+}
+
+// TestReplayGzipAndStdin: a gzipped capture, and one on standard input
+// (tcpdump -w - | fgreplay ... -), replay as the file does.
+func TestReplayGzipAndStdin(t *testing.T) {
+	conf := writeCorefile(t, fmt.Sprintf(rrlCorefile, ""))
+	capture := writePcap(t, layers.LinkTypeEthernet, flood(t, 100, 2*time.Second))
+	want := replayJSON(t, "-conf", conf, capture)
+	raw, err := os.ReadFile(capture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(raw)
+	zw.Close()
+	gzPath := capture + ".gz"
+	if err := os.WriteFile(gzPath, gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := replayJSON(t, "-conf", conf, gzPath); got.Responses != want.Responses || got.Queries != want.Queries {
+		t.Errorf("gzipped: %+v, want %+v", got.Responses, want.Responses)
+	}
+	f, err := os.Open(capture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	stdin := os.Stdin
+	os.Stdin = f
+	defer func() { os.Stdin = stdin }()
+	if got := replayJSON(t, "-conf", conf, "-"); got.Responses != want.Responses || got.Queries != want.Queries {
+		t.Errorf("stdin: %+v, want %+v", got.Responses, want.Responses)
 	}
 }

@@ -134,6 +134,7 @@ type skipped struct {
 	TCPLost    int `json:"tcp_lost"`     // TCP messages the capture lost part of
 	OutOfOrder int `json:"out_of_order"` // packets earlier than one read before: replayed at the later time
 	Cut        int `json:"cut"`          // queries the capture's snap length cut short
+	Upstream   int `json:"upstream"`     // the server's own queries to its upstreams (forward, grpc), and their answers
 }
 
 type replayStats struct {
@@ -189,7 +190,7 @@ func (r *replayer) makeReport(elapsed time.Duration) *report {
 	sk := t.skipped
 	rep.Skipped = skipped{NotIP: sk[errNotIP.Error()], Transport: sk[errTransport.Error()], LinkType: sk[errLinkType.Error()],
 		Headers: sk[errMalformed.Error()], Fragments: sk[errFragment.Error()] + t.fragments, Other: t.others,
-		NotDNS: t.notDNS, Malformed: t.malformed, Opcode: t.opcode, TCPLost: r.tcp.lost, OutOfOrder: t.outOfOrder, Cut: t.cut}
+		NotDNS: t.notDNS, Malformed: t.malformed, Opcode: t.opcode, TCPLost: r.tcp.lost, OutOfOrder: t.outOfOrder, Cut: t.cut, Upstream: t.upstream}
 	rep.Replay = replayStats{Seconds: elapsed.Seconds()}
 	if elapsed > 0 {
 		rep.Replay.QueriesPerSecond = float64(t.queries) / elapsed.Seconds()
@@ -298,8 +299,8 @@ func (rep *report) writeText(w io.Writer) error {
 			strings.Join(s.Plugins, ", "), num(s.Captured), num(s.ServFail))
 	}
 	sk := rep.Skipped
-	p("\nskipped   %s not IP, %s not UDP/TCP, %s of other traffic, %s malformed queries, %s cut by the snap length, %s later fragments, %s TCP messages lost, %s out of order\n",
-		num(sk.NotIP), num(sk.Transport), num(sk.Other), num(sk.Malformed+sk.NotDNS+sk.Headers), num(sk.Cut), num(sk.Fragments), num(sk.TCPLost), num(sk.OutOfOrder))
+	p("\nskipped   %s not IP, %s not UDP/TCP, %s to and from upstreams, %s of other traffic, %s malformed queries, %s cut by the snap length, %s later fragments, %s TCP messages lost, %s out of order\n",
+		num(sk.NotIP), num(sk.Transport), num(sk.Upstream), num(sk.Other), num(sk.Malformed+sk.NotDNS+sk.Headers), num(sk.Cut), num(sk.Fragments), num(sk.TCPLost), num(sk.OutOfOrder))
 	for _, wn := range rep.Warnings {
 		p("warning   %s\n", wn)
 	}

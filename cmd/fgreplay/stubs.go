@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"net"
+	"net/netip"
+	"strings"
 	"sync"
 
 	"github.com/coredns/caddy"
@@ -24,13 +27,17 @@ var (
 // stubbed lists the plugins a Corefile used that a stub replaced, with
 // what the stubs did.
 type stubbed struct {
-	mu       sync.Mutex
-	used     map[string]bool
-	captured int // answered with the capture's response
-	servfail int // no response in the capture: SERVFAIL
+	mu   sync.Mutex
+	used map[string]bool
+	// upstreams are the servers forward and grpc would ask: a capture
+	// on the server holds its own queries to them, which are not
+	// clients' queries.
+	upstreams map[netip.AddrPort]bool
+	captured  int // answered with the capture's response
+	servfail  int // no response in the capture: SERVFAIL
 }
 
-var stubs = &stubbed{used: map[string]bool{}}
+var stubs = &stubbed{used: map[string]bool{}, upstreams: map[netip.AddrPort]bool{}}
 
 // capturedReply gives the stubs the captured response to the query being
 // replayed (nil for none). The replay sets it before each query.
@@ -53,7 +60,7 @@ func init() {
 // reset forgets what an earlier Corefile used.
 func (s *stubbed) reset() {
 	s.mu.Lock()
-	s.used, s.captured, s.servfail = map[string]bool{}, 0, 0
+	s.used, s.upstreams, s.captured, s.servfail = map[string]bool{}, map[netip.AddrPort]bool{}, 0, 0
 	s.mu.Unlock()
 }
 
@@ -82,6 +89,9 @@ func upstreamSetup(name string) caddy.SetupFunc {
 		for c.Next() {
 			args := c.RemainingArgs()
 			if (name == "forward" || name == "grpc") && len(args) > 0 {
+				for _, to := range args[1:] {
+					stubs.upstream(to, name == "grpc")
+				}
 				args = args[:1] // FROM; the rest are upstreams
 			}
 			if name == "route53" || name == "azure" || name == "clouddns" {
@@ -138,6 +148,51 @@ func (st *upstreamStub) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *d
 	}
 	w.WriteMsg(m)
 	return dns.RcodeSuccess, nil
+}
+
+// upstream notes an upstream of forward or grpc: IP[:PORT], with an
+// optional scheme, or a resolv.conf file's nameservers. One it cannot read
+// is left out: its traffic then shows as other traffic, or, on a port the
+// Corefile serves, as queries.
+func (s *stubbed) upstream(to string, grpc bool) {
+	port := uint16(53)
+	switch {
+	case grpc:
+		port = 443
+	case strings.HasPrefix(to, "tls://"):
+		port = 853
+	}
+	if i := strings.Index(to, "://"); i >= 0 {
+		to = to[i+3:]
+	}
+	if strings.HasPrefix(to, "/") || strings.HasPrefix(to, ".") {
+		if cfg, err := dns.ClientConfigFromFile(to); err == nil {
+			for _, ns := range cfg.Servers {
+				s.upstream(net.JoinHostPort(ns, cfg.Port), false)
+			}
+		}
+		return
+	}
+	if ap, err := netip.ParseAddrPort(to); err == nil {
+		s.addUpstream(netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
+		return
+	}
+	if a, err := netip.ParseAddr(strings.Trim(to, "[]")); err == nil {
+		s.addUpstream(netip.AddrPortFrom(a.Unmap(), port))
+	}
+}
+
+func (s *stubbed) addUpstream(ap netip.AddrPort) {
+	s.mu.Lock()
+	s.upstreams[ap] = true
+	s.mu.Unlock()
+}
+
+// isUpstream reports whether ap is an upstream of the Corefile's.
+func (s *stubbed) isUpstream(ap netip.AddrPort) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.upstreams) > 0 && s.upstreams[ap]
 }
 
 // anyUpstream reports whether the Corefile used a plugin a stub answers
