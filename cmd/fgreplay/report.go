@@ -295,7 +295,7 @@ func (rep *report) writeText(w io.Writer) error {
 		tw.Flush()
 	}
 	if s := rep.Stubs; s != nil {
-		p("\nstubs     %s never ask anyone in a replay: %s answered with the capture's response, %s SERVFAIL (none captured)\n",
+		p("\nstubs     %s replaced by stubs that ask no one: %s queries answered with the captured response, %s SERVFAIL (none captured)\n",
 			strings.Join(s.Plugins, ", "), num(s.Captured), num(s.ServFail))
 	}
 	sk := rep.Skipped
