@@ -21,18 +21,8 @@ command -v /usr/bin/time >/dev/null || { echo "bench/replay.sh needs GNU time (a
 
 (cd "$root/cmd/fgreplay" && go build -o "$work/fgreplay" .)
 (cd "$root/cmd/fgreplay" && FGREPLAY_BENCH_CAPTURE="$work/bench1m.pcap" go test -count=1 -run '^TestMakeBenchCapture$' . >/dev/null)
-cat >"$work/Corefile" <<COREFILE
-.:5300 {
-    bind 127.0.0.1
-    floodguard {
-        authoritative example.org
-        recursion 127.0.0.1/32
-        responses-per-second 5
-        slip 2
-    }
-    file $root/testdata/example.org.zone example.org
-}
-COREFILE
+sed -e 's/PORT/5300/' -e "s|ZONEFILE|$root/testdata/example.org.zone|" \
+	"$root/cmd/fgreplay/testdata/agreement.Corefile" >"$work/Corefile"
 echo "capture: $(du -h "$work/bench1m.pcap" | cut -f1), 1,000,000 queries and their responses"
 for run in 1 2 3; do
 	/usr/bin/time -f "%e s elapsed, %M KiB peak RSS" -o "$work/time.txt" \

@@ -51,24 +51,16 @@ func freePort(t *testing.T) int {
 	return 0
 }
 
-// The issue's Corefile, bound to loopback.
-const agreementCorefile = `.:%d {
+const plainCorefile = `.:PORT {
     bind 127.0.0.1
-    floodguard {
-        authoritative example.org
-        recursion 127.0.0.1/32
-        responses-per-second 5
-        slip 2
-    }
     file ZONEFILE example.org
 }
 `
 
-const plainCorefile = `.:%d {
-    bind 127.0.0.1
-    file ZONEFILE example.org
+// withPort is a Corefile of body for the servers on port.
+func withPort(body string, port int) string {
+	return strings.ReplaceAll(body, "PORT", fmt.Sprint(port))
 }
-`
 
 // floodsimResult is what the test reads of floodsim's -json.
 type floodsimResult struct {
@@ -107,7 +99,7 @@ func TestAgreementWithLiveTraffic(t *testing.T) {
 
 	// live serves body on port under the attack while tcpdump captures it.
 	live := func(name, body string, port int) (string, floodsimResult) {
-		conf := writeCorefile(t, fmt.Sprintf(body, port))
+		conf := writeCorefile(t, withPort(body, port))
 		corefile, err := os.ReadFile(conf)
 		if err != nil {
 			t.Fatal(err)
@@ -165,12 +157,17 @@ func TestAgreementWithLiveTraffic(t *testing.T) {
 		return pcap, res
 	}
 
+	agreement, err := os.ReadFile("testdata/agreement.Corefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	agreementCorefile := string(agreement)
 	plainPort, fgPort := freePort(t), freePort(t)
 	plainPcap, plainSim := live("plain", plainCorefile, plainPort)
 	fgPcap, fgSim := live("floodguard", agreementCorefile, fgPort)
 
-	replayed := replayJSON(t, "-conf", writeCorefile(t, fmt.Sprintf(agreementCorefile, plainPort)), "-legit", "127.77.0.0/24", plainPcap)
-	measured := replayJSON(t, "-conf", writeCorefile(t, fmt.Sprintf(agreementCorefile, fgPort)), "-legit", "127.77.0.0/24", fgPcap)
+	replayed := replayJSON(t, "-conf", writeCorefile(t, withPort(agreementCorefile, plainPort)), "-legit", "127.77.0.0/24", plainPcap)
+	measured := replayJSON(t, "-conf", writeCorefile(t, withPort(agreementCorefile, fgPort)), "-legit", "127.77.0.0/24", fgPcap)
 	if measured.CapturedAmplification == nil || replayed.CapturedAmplification == nil {
 		t.Fatal("a capture holds no responses")
 	}

@@ -72,10 +72,10 @@ type captured struct {
 	UDPBytesOut int64 `json:"udp_bytes_out"`
 }
 
-type topEntry struct {
+// prefixCounts is what became of one prefix's queries.
+type prefixCounts struct {
 	Prefix    string `json:"prefix"`
 	Queries   uint64 `json:"queries"`
-	Error     uint64 `json:"error"` // queries may overstate the prefix's by this much
 	Sent      uint64 `json:"sent"`
 	Dropped   uint64 `json:"dropped"`
 	Slipped   uint64 `json:"slipped"`
@@ -83,8 +83,19 @@ type topEntry struct {
 	Refused   uint64 `json:"refused"`
 	Minimal   uint64 `json:"minimal_any"`
 	Banned    uint64 `json:"banned"`
-	BytesIn   uint64 `json:"bytes_in"`
-	BytesOut  uint64 `json:"bytes_out"`
+}
+
+func countsOf(t *tally) prefixCounts {
+	o := &t.outcomes
+	return prefixCounts{Prefix: t.prefix.String(), Queries: t.queries, Sent: o[sent], Dropped: o[dropped], Slipped: o[slipped],
+		Truncated: o[truncated], Refused: o[refused], Minimal: o[minimal], Banned: o[banned]}
+}
+
+type topEntry struct {
+	prefixCounts
+	Error    uint64 `json:"error"` // queries may overstate the prefix's by this much
+	BytesIn  uint64 `json:"bytes_in"`
+	BytesOut uint64 `json:"bytes_out"`
 }
 
 type banEntry struct {
@@ -102,17 +113,7 @@ type tableReport struct {
 	Full            bool `json:"full"` // evictions happened: the true need is above size
 }
 
-type collEntry struct {
-	Prefix    string `json:"prefix"`
-	Queries   uint64 `json:"queries"`
-	Sent      uint64 `json:"sent"`
-	Dropped   uint64 `json:"dropped"`
-	Slipped   uint64 `json:"slipped"`
-	Truncated uint64 `json:"truncated"`
-	Refused   uint64 `json:"refused"`
-	Minimal   uint64 `json:"minimal_any"`
-	Banned    uint64 `json:"banned"`
-}
+type collEntry = prefixCounts
 
 type stubsReport struct {
 	Plugins  []string `json:"plugins"`
@@ -166,10 +167,7 @@ func (r *replayer) makeReport(elapsed time.Duration) *report {
 	}
 	rep.Top = []topEntry{}
 	for _, e := range r.heavy.top(r.opts.top) {
-		rep.Top = append(rep.Top, topEntry{Prefix: e.prefix.String(), Queries: e.queries, Error: e.err,
-			Sent: e.outcomes[sent], Dropped: e.outcomes[dropped] + e.outcomes[wouldDrop], Slipped: e.outcomes[slipped] + e.outcomes[wouldSlip],
-			Truncated: e.outcomes[truncated], Refused: e.outcomes[refused], Minimal: e.outcomes[minimal], Banned: e.outcomes[banned],
-			BytesIn: e.bytesIn, BytesOut: e.bytesOut})
+		rep.Top = append(rep.Top, topEntry{prefixCounts: countsOf(&e), Error: e.err, BytesIn: e.bytesIn, BytesOut: e.bytesOut})
 	}
 	rep.Bans = []banEntry{}
 	for _, b := range r.rec.bans {
@@ -180,9 +178,7 @@ func (r *replayer) makeReport(elapsed time.Duration) *report {
 	rep.Table = recommend(r.table.Capacity, r.table.Peak, r.rec.evictions)
 	rep.Collateral = []collEntry{}
 	for _, c := range r.legit.list() {
-		rep.Collateral = append(rep.Collateral, collEntry{Prefix: c.prefix.String(), Queries: c.queries,
-			Sent: c.outcomes[sent], Dropped: c.outcomes[dropped], Slipped: c.outcomes[slipped],
-			Truncated: c.outcomes[truncated], Refused: c.outcomes[refused], Minimal: c.outcomes[minimal], Banned: c.outcomes[banned]})
+		rep.Collateral = append(rep.Collateral, countsOf(c))
 	}
 	if names := stubs.names(); len(names) > 0 {
 		rep.Stubs = &stubsReport{Plugins: names, Captured: stubs.captured, ServFail: stubs.servfail}
