@@ -144,7 +144,11 @@ func (st *state) cookieTime(now int64) uint32 {
 
 // syncCookieTime sets the offset of cookie time from the state's clock.
 func (st *state) syncCookieTime() {
-	st.cookieEpoch.Store(wallClock() - st.now()/nano)
+	wall := wallClock
+	if st.replay != nil {
+		wall = st.replay.wallNow // the capture's time of day
+	}
+	st.cookieEpoch.Store(wall() - st.now()/nano)
 }
 
 // cookieKeys are the secrets cookies are made and checked with.

@@ -48,9 +48,8 @@ type ReplayOptions struct {
 // Replay is replay mode, on until Close.
 type Replay struct {
 	opts              ReplayOptions
-	v4Bits, v6Bits    int // the first block's client prefix lengths
-	oldClock          func() int64
-	oldWall           func() int64
+	v4Bits, v6Bits    int      // the first block's client prefix lengths
+	states            []*state // the blocks set up during the replay; never in the live registry
 	peakLive, maxSize int
 }
 
@@ -58,9 +57,12 @@ type Replay struct {
 // registryMu.
 var replaying *Replay
 
-// StartReplay turns replay mode on for the instances set up from now on.
-// Only a process that serves no live traffic may call it (it swaps the
-// package's clocks), and only one replay runs at a time.
+// StartReplay turns replay mode on for the instances set up from now on,
+// until Close. Only a process that serves no live traffic may call it:
+// a reload while it is on would set up replay instances. Live instances
+// already running are not touched: replay states have clocks of their
+// own and never enter the registry live ones share. One replay runs at
+// a time.
 func StartReplay(opts ReplayOptions) (*Replay, error) {
 	if opts.Now == nil {
 		return nil, errors.New("floodguard: a replay needs a clock")
@@ -73,13 +75,13 @@ func StartReplay(opts ReplayOptions) (*Replay, error) {
 	if replaying != nil {
 		return nil, errors.New("floodguard: a replay is already running")
 	}
-	r := &Replay{opts: opts, oldClock: clock, oldWall: wallClock}
-	start := opts.Start.UnixNano()
-	clock = opts.Now
-	wallClock = func() int64 { return (start + opts.Now()) / nano }
+	r := &Replay{opts: opts}
 	replaying = r
 	return r, nil
 }
+
+// wallNow is the capture's time of day, in seconds.
+func (r *Replay) wallNow() int64 { return (r.opts.Start.UnixNano() + r.opts.Now()) / nano }
 
 // ReplayTable is the rate-limit tables' state at a sweep, over every
 // floodguard block.
@@ -94,12 +96,7 @@ type ReplayTable struct {
 // the replay clock's time, and reports the tables.
 func (r *Replay) Sweep() ReplayTable {
 	registryMu.Lock()
-	states := make([]*state, 0, len(registry))
-	for _, st := range registry {
-		if st.replay == r { // never a live state: its own sweeper sweeps it
-			states = append(states, st)
-		}
-	}
+	states := append([]*state(nil), r.states...)
 	registryMu.Unlock()
 	var t ReplayTable
 	for _, st := range states {
@@ -125,24 +122,17 @@ func (r *Replay) PrefixLengths() (v4, v6 int) {
 	return r.v4Bits, r.v6Bits
 }
 
-// Close ends replay mode: the replay's states are forgotten and the
-// clocks are the production ones again.
+// Close ends replay mode: instances set up from now on are live ones.
 func (r *Replay) Close() {
 	registryMu.Lock()
 	defer registryMu.Unlock()
-	if replaying != r {
-		return
+	if replaying == r {
+		replaying, r.states = nil, nil
 	}
-	for k, st := range registry {
-		if st.replay != nil {
-			delete(registry, k)
-		}
-	}
-	clock, wallClock, replaying = r.oldClock, r.oldWall, nil
 }
 
 // replayFor is the replay new instances join, if one is running, and the
-// clock they read.
+// clock live ones read.
 func replayFor() (*Replay, func() int64) {
 	registryMu.Lock()
 	defer registryMu.Unlock()
@@ -150,19 +140,18 @@ func replayFor() (*Replay, func() int64) {
 }
 
 // replayState is a new state for a block set up during replay r: never
-// one a live instance holds, and with r's table size.
-func replayState(r *Replay, cfg config, now func() int64) *state {
+// one a live instance holds, on r's clock, with r's table size.
+func replayState(r *Replay, cfg config) *state {
 	if r.opts.TableSize > 0 {
 		cfg.maxTableSize = r.opts.TableSize
 	}
-	st := newState(cfg.key, cfg, now)
-	st.replay = r
+	st := newReplayState(cfg.key, cfg, r.opts.Now, r)
 	registryMu.Lock()
 	if r.v4Bits == 0 {
 		r.v4Bits, r.v6Bits = cfg.v4Bits, cfg.v6Bits
 	}
+	r.states = append(r.states, st)
 	registryMu.Unlock()
-	st.metrics.rec = r.opts.Recorder
 	return st
 }
 

@@ -121,10 +121,10 @@ func TestReplayMode(t *testing.T) {
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	if replaying != nil || registry[f.key] == f.state {
-		t.Error("Close left replay mode on, or the replay's state registered")
+		t.Error("Close left replay mode on, or the replay's state was registered with the live ones")
 	}
-	if clock() == now {
-		t.Error("Close left the replay's clock in place")
+	if clock() == now || wallClock() < time.Now().Unix()-5 {
+		t.Error("the package's clocks are the replay's")
 	}
 }
 
@@ -151,5 +151,41 @@ func TestReplayCountersCostLiveNothing(t *testing.T) {
 	m := f.metrics.get("dns://:53")
 	if _, wrapped := m.responses[actionSent].(responseCounter); wrapped {
 		t.Error("a live instance's counters tell a recorder")
+	}
+}
+
+// TestReplayLeavesLiveStatesAlone: a replay of the same block as a live
+// instance gets a state of its own, on its own clocks, and leaves the live
+// one registered and running.
+func TestReplayLeavesLiveStatesAlone(t *testing.T) {
+	block := "floodguard {\n responses-per-second 2\n}"
+	live := replayInstance(t, block)
+	w := &addrWriter{local: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 53}, remote: &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 4000}}
+	m := new(dns.Msg)
+	m.SetQuestion("www.example.org.", dns.TypeA)
+	live.ServeDNS(context.Background(), w, m) // takes the hold: registered, sweeping
+	defer live.onShutdown()
+	liveEpoch := live.cookieEpoch.Load()
+
+	r, err := StartReplay(ReplayOptions{Now: func() int64 { return 0 }, Start: time.Unix(1e9, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	rf := replayInstance(t, block)
+	rf.ServeDNS(context.Background(), w, m)
+	if rf.state == live.state {
+		t.Fatal("the replay took over the live state")
+	}
+	r.Sweep()
+	live.sweep(live.now())
+	registryMu.Lock()
+	got := registry[live.key]
+	registryMu.Unlock()
+	if got != live.state {
+		t.Error("the live state is no longer the registered one")
+	}
+	if rf.cookieEpoch.Load() != 1e9 || live.cookieEpoch.Load()-liveEpoch > 5 {
+		t.Errorf("cookie epochs: replay %d (want 1e9), live moved from %d to %d", rf.cookieEpoch.Load(), liveEpoch, live.cookieEpoch.Load())
 	}
 }

@@ -36,7 +36,7 @@ func setup(c *caddy.Controller) error {
 	cfg.servers = serverLabels(dnsserver.GetConfig(c))
 	var st *state
 	if rp, now := replayFor(); rp != nil {
-		st = replayState(rp, cfg, now)
+		st = replayState(rp, cfg)
 	} else {
 		st = stateFor(cfg.key, cfg, now)
 	}

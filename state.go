@@ -60,6 +60,11 @@ func stateFor(key string, cfg config, now func() int64) *state {
 }
 
 func newState(key string, cfg config, now func() int64) *state {
+	return newReplayState(key, cfg, now, nil)
+}
+
+// newReplayState is newState for replay rp (nil: live).
+func newReplayState(key string, cfg config, now func() int64, rp *Replay) *state {
 	limiting, banning := "limiting", "banned"
 	if cfg.logOnly {
 		limiting, banning = "would limit", "would ban"
@@ -81,7 +86,9 @@ func newState(key string, cfg config, now func() int64) *state {
 		banning:     newRoster(),
 		listMetrics: listMetrics{servers: cfg.servers},
 		name:        cfg.name,
+		replay:      rp,
 	}
+	st.metrics.rec = rp.recorder()
 	if cfg.api != "" {
 		st.top = topk.New(topCounters, topEpoch, topEpochs)
 	}
@@ -99,13 +106,10 @@ const sweepInterval = time.Second
 // sweeper if it is the first. The caller holds registryMu.
 func (st *state) acquire() {
 	st.refs++
-	if st.refs > 1 {
-		return
+	if st.refs > 1 || st.replay != nil {
+		return // a replay's state is the replay's: it sweeps it on the capture's time
 	}
 	registry[st.key] = st
-	if st.replay != nil {
-		return // the replay sweeps on the capture's time
-	}
 	st.stop, st.done = make(chan struct{}), make(chan struct{})
 	go st.sweepLoop(st.stop, st.done)
 }

@@ -112,6 +112,7 @@ func (d *decoder) decode(lt layers.LinkType, data []byte, s *segment) error {
 	}
 	var ip, fragment, transport bool
 	var proto layers.IPProtocol
+	var fragData []byte // what follows the header of a first fragment
 	for _, t := range d.decoded {
 		switch t {
 		case layers.LayerTypeIPv4:
@@ -122,6 +123,7 @@ func (d *decoder) decode(lt layers.LinkType, data []byte, s *segment) error {
 			if fragment && d.ip4.FragOffset != 0 {
 				return errFragment
 			}
+			fragData = d.ip4.Payload
 		case layers.LayerTypeIPv6:
 			ip, proto = true, d.ip6.NextHeader
 			s.src = netip.AddrPortFrom(addr6(d.ip6.SrcIP), 0)
@@ -132,6 +134,7 @@ func (d *decoder) decode(lt layers.LinkType, data []byte, s *segment) error {
 			if fragment && d.ip6frag.FragmentOffset != 0 {
 				return errFragment
 			}
+			fragData = d.ip6frag.Payload
 		case layers.LayerTypeUDP:
 			transport = true
 			s.src = netip.AddrPortFrom(s.src.Addr(), uint16(d.udp.SrcPort))
@@ -152,7 +155,7 @@ func (d *decoder) decode(lt layers.LinkType, data []byte, s *segment) error {
 	case fragment:
 		// The first fragment of a datagram: a UDP header and the start
 		// of its payload. Its size is all a replay can use of it.
-		return d.firstFragment(proto, s)
+		return firstFragment(proto, fragData, s)
 	case !transport:
 		return errTransport
 	case !s.src.Addr().IsValid() || !s.dst.Addr().IsValid():
@@ -167,16 +170,11 @@ func (d *decoder) decode(lt layers.LinkType, data []byte, s *segment) error {
 	return nil
 }
 
-// firstFragment reads the UDP header at the start of a first fragment.
-func (d *decoder) firstFragment(proto layers.IPProtocol, s *segment) error {
+// firstFragment reads the UDP header at the start of a first fragment,
+// rest.
+func firstFragment(proto layers.IPProtocol, rest []byte, s *segment) error {
 	if proto != layers.IPProtocolUDP {
 		return errTransport
-	}
-	var rest []byte
-	if s.src.Addr().Is4() {
-		rest = d.ip4.Payload
-	} else {
-		rest = d.ip6frag.Payload
 	}
 	if len(rest) < 8 {
 		return errMalformed

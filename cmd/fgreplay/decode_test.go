@@ -119,7 +119,10 @@ func TestStreams(t *testing.T) {
 		{"two in one segment", []segment{seg(1, both)}, "a30 b40", 0},
 		{"split everywhere", []segment{seg(1, both[:1]), seg(2, both[1:20]), seg(20, both[19:33]), seg(34, both[33:])}, "a30 b40", 0},
 		{"retransmission", []segment{seg(1, a), seg(1, a), seg(1+uint32(len(a)), b)}, "a30 b40", 0},
-		{"gap", []segment{seg(1, a[:10]), seg(1+uint32(len(a)), b)}, "b40", 1},
+		{"gap: out of step until the next SYN", []segment{seg(1, a[:10]), seg(1+uint32(len(a)), b),
+			{src: c, dst: s, tcp: true, syn: true, seq: 500}, seg(501, b)}, "b40", 1},
+		{"2^31 away", []segment{seg(1, a), seg(1+uint32(len(a))+1<<31, b), seg(1+uint32(len(a)), b)}, "a30 b40", 0},
+		{"just over 2^31 on: a gap", []segment{seg(1<<31+1, a), seg(1, b), seg(1<<31+1+uint32(len(a)), b)}, "a30", 1},
 		{"SYN then data", []segment{{src: c, dst: s, tcp: true, syn: true, seq: 99}, seg(100, a)}, "a30", 0},
 		{"FIN with a partial message", []segment{seg(1, a[:5]), {src: c, dst: s, tcp: true, fin: true, seq: 6}}, "", 1},
 		{"zero-length message", []segment{seg(1, []byte{0, 0})}, "?0", 0},
@@ -149,6 +152,25 @@ func splitNonEmpty(s string) []string {
 		out = append(out, string(f))
 	}
 	return out
+}
+
+// TestStreamsBigSegment: a segment merged by offload (GRO, TSO), bigger
+// than any message, yields every message in it.
+func TestStreamsBigSegment(t *testing.T) {
+	var data []byte
+	for len(data) < 65000 {
+		data = append(data, 0, 30)
+		data = append(data, bytes.Repeat([]byte{'q'}, 30)...)
+	}
+	ss := newStreams(4)
+	n := 0
+	first := segment{src: ap("192.0.2.1:1234"), dst: ap("198.51.100.1:53"), tcp: true, seq: 1, payload: data[:1000]}
+	rest := segment{src: ap("192.0.2.1:1234"), dst: ap("198.51.100.1:53"), tcp: true, seq: 1001, payload: data[1000:]}
+	ss.add(&first, func([]byte) { n++ })
+	ss.add(&rest, func([]byte) { n++ })
+	if want := len(data) / 32; n != want || ss.lost != 0 || ss.buffered != 0 {
+		t.Errorf("%d messages, %d lost, %d bytes held: want %d, 0, 0", n, ss.lost, ss.buffered, want)
+	}
 }
 
 // TestStreamsBounded: past its limit of flows, the oldest is forgotten.

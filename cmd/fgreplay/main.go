@@ -22,6 +22,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coredns/coredns/core/dnsserver"
@@ -156,13 +157,18 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %v", opts.capture, err)
 	}
+	// CoreDNS's and the plugins' log lines: at setup, warnings and errors
+	// (a zone file that is not there) become the report's warnings; then
+	// nothing, since a Corefile's log plugin would print every query.
+	setupLog := &setupLines{}
 	if !*verbose {
-		stdlog.SetOutput(io.Discard) // a Corefile's log plugin would print every query
+		stdlog.SetOutput(setupLog)
 		defer stdlog.SetOutput(os.Stderr)
 	}
 	setDirectives()
 	began := time.Now()
 	r := newReplayer(opts)
+	r.setupLog = setupLog
 	if err := r.run(c); err != nil {
 		return fmt.Errorf("%s: %v", opts.capture, err)
 	}
@@ -204,4 +210,37 @@ func setDirectives() {
 		panic(err) // it only fails when floodguard is in the list already
 	}
 	dnsserver.Directives = directives
+}
+
+// setupLines keeps the warnings and errors CoreDNS and the plugins log
+// while the Corefile is set up, and drops every line once the replay
+// starts (done).
+type setupLines struct {
+	mu    sync.Mutex
+	lines []string
+	done  bool
+}
+
+func (s *setupLines) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	line := strings.TrimSpace(string(b))
+	if !s.done && len(s.lines) < 20 && (strings.Contains(line, "[ERROR]") || strings.Contains(line, "[WARNING]")) {
+		if i := strings.Index(line, "["); i > 0 {
+			line = line[i:] // without the time stamp
+		}
+		s.lines = append(s.lines, line)
+	}
+	return len(b), nil
+}
+
+// take returns the lines kept and drops every later one.
+func (s *setupLines) take() []string {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.done = true
+	return s.lines
 }

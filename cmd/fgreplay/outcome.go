@@ -103,9 +103,11 @@ func (r *recorder) reset() {
 	r.mu.Unlock()
 }
 
-// outcome is what became of the query: floodguard's first decision on the
-// query if it took one, else on its reply, else whether anything was
-// written.
+// outcome is what became of the query: under a ban, banned; else what the
+// response limits did to its reply, if they limited it (floodguard's own
+// replies, REFUSED, minimal ANY and slips alike, are limited as any
+// other, and a dropped REFUSED is a drop to the client); else floodguard's
+// first decision on the query; else whether anything was written.
 func (r *recorder) outcome(written bool) outcome {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -115,6 +117,11 @@ func (r *recorder) outcome(written bool) outcome {
 			return wouldDrop
 		}
 		return banned
+	}
+	for _, o := range []outcome{dropped, slipped} {
+		if r.resp&(1<<o) != 0 {
+			return o
+		}
 	}
 	switch r.reqAction {
 	case "dropped":
@@ -138,7 +145,7 @@ func (r *recorder) outcome(written bool) outcome {
 	case "would_drop":
 		return wouldDrop
 	}
-	for _, o := range []outcome{dropped, slipped, truncated, wouldDrop, wouldSlip} {
+	for _, o := range []outcome{truncated, wouldDrop, wouldSlip} {
 		if r.resp&(1<<o) != 0 {
 			return o
 		}

@@ -48,13 +48,16 @@ type replayer struct {
 	table   floodguard.ReplayTable
 	v4, v6  int
 
-	pending []pendingMsg // read ahead, not yet replayed (lookahead only)
+	pending      []pendingMsg // read ahead, not yet replayed (lookahead only)
+	pendingBytes int
+	lookaheadCut bool // the bounds cut the lookahead short (warned once)
 	// replies and cur are what the stubs read; a plugin may call a stub
 	// from a goroutine of its own (cache's prefetch), so under mu.
-	mu      sync.Mutex
-	replies map[replyKey]*pendingMsg
-	cur     *pendingMsg // the query being replayed
-	first   *firstPacket
+	mu       sync.Mutex
+	replies  map[replyKey]*pendingMsg
+	cur      *pendingMsg // the query being replayed
+	first    *firstPacket
+	setupLog *setupLines // what the plugins logged at setup
 
 	w     writer
 	rep   tallies
@@ -138,13 +141,16 @@ func (r *replayer) run(c capture) error {
 	if other > 0 {
 		r.warn("%d server(s) of other transports (DoT, DoH, gRPC, DoQ) not replayed: a capture holds their traffic encrypted", other)
 	}
+	for _, l := range r.setupLog.take() {
+		r.warn("setting the Corefile up: %s", l)
+	}
 	r.servers = ss
 	r.v4, r.v6 = fg.PrefixLengths()
 	if !stubs.anyUpstream() {
 		r.opts.lookahead = 0 // nobody asks for captured responses
 	}
-	capturedReply = r.capturedReply
-	defer func() { capturedReply = nil }()
+	setCapturedReply(r.capturedReply)
+	defer setCapturedReply(nil)
 	r.table = fg.Sweep()
 	r.sweepAt = int64(time.Second)
 	r.packet(r.first.data, r.first.ts, r.first.lt)
@@ -224,8 +230,8 @@ func (r *replayer) packet(data []byte, ts time.Time, lt linkType) {
 // message takes one DNS message: a query to a server the Corefile builds
 // is replayed, a response from one is counted (and kept for the stubs).
 func (r *replayer) message(t int64, s *segment, wire []byte) {
-	if len(wire) < 12 && !s.fragment {
-		if srv := r.servers.serving(s.dst); srv != nil {
+	if len(wire) < 3 { // not even the QR bit
+		if r.servers.serving(s.dst) != nil {
 			r.rep.notDNS++
 		} else {
 			r.rep.others++
@@ -233,43 +239,28 @@ func (r *replayer) message(t int64, s *segment, wire []byte) {
 		return
 	}
 	r.rep.messages++
-	isResponse := s.fragment || wire[2]&0x80 != 0
+	isResponse := wire[2]&0x80 != 0
 	if isResponse && stubs.isUpstream(s.src) || !isResponse && stubs.isUpstream(s.dst) {
 		r.rep.upstream++ // the server asking its upstreams: not a client's
 		return
 	}
 	if isResponse {
-		srv := r.servers.serving(s.src)
-		if srv == nil {
-			r.rep.others++
-			return
-		}
-		r.rep.capturedResponses++
-		if !s.tcp {
-			r.rep.capturedUDPOut += int64(s.size)
-			r.tl.at(t).capturedOut += uint64(s.size)
-		}
-		if s.fragment || !s.tcp && s.size > len(wire) {
-			r.rep.fragments += b2i(s.fragment)
-			return // only its size is whole
-		}
-		if r.opts.lookahead > 0 {
-			m := &pendingMsg{t: t, src: s.src, dst: s.dst, tcp: s.tcp, wire: append([]byte(nil), wire...)}
-			r.mu.Lock()
-			r.replies[replyKey{s.dst, s.tcp, uint16(wire[0])<<8 | uint16(wire[1])}] = m
-			r.mu.Unlock()
-			r.pending = append(r.pending, *m)
-			r.drain(false)
-		}
+		r.response(t, s, wire)
 		return
 	}
 	srv := r.servers.serving(s.dst)
-	if srv == nil {
+	switch {
+	case srv == nil:
 		r.rep.others++
 		return
-	}
-	if !s.tcp && s.size > len(wire) {
+	case s.fragment:
+		r.rep.fragments++ // a query in fragments: CoreDNS would see it whole, the capture does not
+		return
+	case !s.tcp && s.size > len(wire):
 		r.rep.cut++ // the capture's snap length cut it: nothing to replay
+		return
+	case len(wire) < 12:
+		r.rep.notDNS++
 		return
 	}
 	r.rep.capturedQueries++
@@ -282,12 +273,48 @@ func (r *replayer) message(t int64, s *segment, wire []byte) {
 		return
 	}
 	q.wire = append([]byte(nil), wire...)
-	r.pending = append(r.pending, q)
+	r.queue(q)
+}
+
+// response counts a captured response of one of the Corefile's servers,
+// and keeps it for the stubs when they need it.
+func (r *replayer) response(t int64, s *segment, wire []byte) {
+	if r.servers.serving(s.src) == nil {
+		r.rep.others++
+		return
+	}
+	r.rep.capturedResponses++
+	if !s.tcp {
+		r.rep.capturedUDPOut += int64(s.size) // whole even when fragmented or cut
+		r.tl.at(t).capturedOut += uint64(s.size)
+	}
+	switch {
+	case s.fragment:
+		r.rep.fragments++
+		return
+	case !s.tcp && s.size > len(wire), len(wire) < 12, r.opts.lookahead == 0:
+		return // only its size is whole, or nobody asks for it
+	}
+	m := &pendingMsg{t: t, src: s.src, dst: s.dst, tcp: s.tcp, wire: append([]byte(nil), wire...)}
+	r.mu.Lock()
+	r.replies[replyKey{s.dst, s.tcp, uint16(wire[0])<<8 | uint16(wire[1])}] = m
+	r.mu.Unlock()
+	r.queue(*m)
+}
+
+// queue reads m ahead and replays what the lookahead has passed.
+func (r *replayer) queue(m pendingMsg) {
+	r.pending = append(r.pending, m)
+	r.pendingBytes += len(m.wire)
 	r.drain(false)
 }
 
-// maxPending bounds the messages read ahead.
-const maxPending = 1 << 18
+// The messages read ahead are bounded: past either bound the oldest are
+// replayed before the lookahead has passed them (and the report warns).
+const (
+	maxPending      = 1 << 18
+	maxPendingBytes = 64 << 20
+)
 
 // drain replays the pending queries the lookahead has passed (all of them
 // at the end), and forgets the captured responses no query claimed.
@@ -295,9 +322,17 @@ func (r *replayer) drain(all bool) {
 	n := 0
 	for n < len(r.pending) {
 		m := &r.pending[n]
-		if !all && r.read-m.t < int64(r.opts.lookahead) && len(r.pending)-n < maxPending {
-			break
+		if !all && r.read-m.t < int64(r.opts.lookahead) {
+			if len(r.pending)-n < maxPending && r.pendingBytes < maxPendingBytes {
+				break
+			}
+			if !r.lookaheadCut {
+				r.lookaheadCut = true
+				r.warn("more than %d messages or %d MiB in %v of capture: some queries were replayed before their responses were read, and their stubs may have answered SERVFAIL (a smaller -lookahead helps)",
+					maxPending, maxPendingBytes>>20, r.opts.lookahead)
+			}
 		}
+		r.pendingBytes -= len(m.wire)
 		if m.query {
 			r.replay(m)
 		} else {

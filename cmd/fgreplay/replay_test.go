@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/miekg/dns"
 )
 
@@ -441,5 +443,68 @@ func TestReplayGzipAndStdin(t *testing.T) {
 	defer func() { os.Stdin = stdin }()
 	if got := replayJSON(t, "-conf", conf, "-"); got.Responses != want.Responses || got.Queries != want.Queries {
 		t.Errorf("stdin: %+v, want %+v", got.Responses, want.Responses)
+	}
+}
+
+// TestReplayLimitedRefusals: floodguard's own replies are limited like any
+// other: a REFUSED the errors' limit dropped is a drop to the client, and
+// the report says so.
+func TestReplayLimitedRefusals(t *testing.T) {
+	conf := writeCorefile(t, ".:5300 {\n    floodguard {\n        authoritative example.org\n        recursion 127.0.0.1/32\n        responses-per-second 5\n        slip 2\n    }\n    file ZONEFILE example.org\n}\n")
+	var ps []pkt
+	for i := 0; i < 1000; i++ {
+		ps = append(ps, pkt{at: time.Duration(i) * 10 * time.Millisecond, src: ap("192.0.2.1:4000"), dst: ap("127.0.0.1:5300"),
+			payload: query(t, uint16(i), "www.example.net.", dns.TypeA, false)})
+	}
+	rep := replayJSON(t, "-conf", conf, writePcap(t, layers.LinkTypeEthernet, ps))
+	r := rep.Responses
+	// Errors never slip (a TC=1 in place of an error helps no one).
+	if r.Refused != 5 || r.Dropped != 995 {
+		t.Errorf("%+v: want 5 REFUSED sent, the other 995 dropped by the errors' limit", r)
+	}
+}
+
+// TestReplayFragments: a big response in IP fragments counts its whole
+// size in the captured amplification; a query in fragments is counted,
+// not replayed.
+func TestReplayFragments(t *testing.T) {
+	conf := writeCorefile(t, fmt.Sprintf(rrlCorefile, ""))
+	client, server := ap("127.66.0.1:40000"), ap("127.0.0.1:5300")
+	q := query(t, 1, "big.example.org.", dns.TypeTXT, true)
+	big := append(answer(t, q, "192.0.2.1"), make([]byte, 3000)...) // 3 KB of answer
+	frag := func(p pkt) []byte {
+		b := frame(t, layers.LinkTypeRaw, p)[:1500]
+		b[2], b[3] = 1500>>8, 1500&0xff
+		b[6] |= 0x20 // more fragments
+		return b
+	}
+	path := filepath.Join(t.TempDir(), "frag.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := pcapgo.NewWriter(f)
+	w.WriteFileHeader(65536, layers.LinkTypeRaw)
+	for i, b := range [][]byte{
+		frame(t, layers.LinkTypeRaw, pkt{src: client, dst: server, payload: q}),
+		frag(pkt{src: server, dst: client, payload: big}),
+		frag(pkt{src: client, dst: server, payload: append(append([]byte(nil), q...), make([]byte, 3000)...)}),
+	} {
+		w.WritePacket(gopacket.CaptureInfo{Timestamp: epoch.Add(time.Duration(i) * time.Millisecond), CaptureLength: len(b), Length: len(b)}, b)
+	}
+	f.Close()
+	rep := replayJSON(t, "-conf", conf, path)
+	if rep.Queries != 1 || rep.Skipped.Fragments != 2 || rep.Captured.Responses != 1 || rep.Captured.UDPBytesOut != int64(len(big)) {
+		t.Errorf("queries %d, skipped %+v, captured %+v: want the response's %d bytes", rep.Queries, rep.Skipped, rep.Captured, len(big))
+	}
+}
+
+// TestReplayWarnsOfSetupProblems: a zone file that is not there would
+// make every answer SERVFAIL; the plugin's warning reaches the report.
+func TestReplayWarnsOfSetupProblems(t *testing.T) {
+	conf := writeCorefile(t, ".:5300 {\n    floodguard\n    file /nonexistent/example.org.zone example.org\n}\n")
+	rep := replayJSON(t, "-conf", conf, writePcap(t, layers.LinkTypeEthernet, flood(t, 10, time.Second)))
+	if len(rep.Warnings) == 0 || !strings.Contains(rep.Warnings[0], "/nonexistent/example.org.zone") {
+		t.Errorf("warnings %q, want the file plugin's", rep.Warnings)
 	}
 }

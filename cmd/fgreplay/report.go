@@ -83,12 +83,26 @@ type prefixCounts struct {
 	Refused   uint64 `json:"refused"`
 	Minimal   uint64 `json:"minimal_any"`
 	Banned    uint64 `json:"banned"`
+	BadCookie uint64 `json:"badcookie"`
+	WouldDrop uint64 `json:"would_drop"`
+	WouldSlip uint64 `json:"would_slip"`
 }
 
 func countsOf(t *tally) prefixCounts {
 	o := &t.outcomes
 	return prefixCounts{Prefix: t.prefix.String(), Queries: t.queries, Sent: o[sent], Dropped: o[dropped], Slipped: o[slipped],
-		Truncated: o[truncated], Refused: o[refused], Minimal: o[minimal], Banned: o[banned]}
+		Truncated: o[truncated], Refused: o[refused], Minimal: o[minimal], Banned: o[banned],
+		BadCookie: o[badcookie], WouldDrop: o[wouldDrop], WouldSlip: o[wouldSlip]}
+}
+
+// countsHeader heads the outcome columns of the text tables: the would_*
+// of log-only are added to dropped and slipped there (-json has them
+// apart), and BADCOOKIE to slipped.
+const countsHeader = "sent\tdropped\tslipped\ttruncated\trefused\tminimal\tbanned\t"
+
+func (c prefixCounts) columns() string {
+	return fmt.Sprintf("%d\t%d\t%d\t%d\t%d\t%d\t%d\t", c.Sent, c.Dropped+c.WouldDrop, c.Slipped+c.WouldSlip+c.BadCookie,
+		c.Truncated, c.Refused, c.Minimal, c.Banned)
 }
 
 type topEntry struct {
@@ -110,7 +124,7 @@ type tableReport struct {
 	PeakEntries     int  `json:"peak_entries"`
 	Evictions       int  `json:"evictions"`
 	RecommendedSize int  `json:"recommended_size"`
-	Full            bool `json:"full"` // evictions happened: the true need is above size
+	Full            bool `json:"full"` // it evicted at half full or more: the need is above size
 }
 
 type collEntry = prefixCounts
@@ -181,7 +195,8 @@ func (r *replayer) makeReport(elapsed time.Duration) *report {
 		rep.Collateral = append(rep.Collateral, countsOf(c))
 	}
 	if names := stubs.names(); len(names) > 0 {
-		rep.Stubs = &stubsReport{Plugins: names, Captured: stubs.captured, ServFail: stubs.servfail}
+		captured, servfail := stubs.counts()
+		rep.Stubs = &stubsReport{Plugins: names, Captured: captured, ServFail: servfail}
 	}
 	sk := t.skipped
 	rep.Skipped = skipped{NotIP: sk[errNotIP.Error()], Transport: sk[errTransport.Error()], LinkType: sk[errLinkType.Error()],
@@ -253,14 +268,13 @@ func (rep *report) writeText(w io.Writer) error {
 	if len(rep.Top) > 0 {
 		p("\ntop client prefixes by queries\n")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(tw, "  prefix\tqueries\tsent\tdropped\tslipped\ttruncated\trefused\tminimal\tbanned\tamplification\t\n")
+		fmt.Fprintf(tw, "  prefix\tqueries\t%samplification\t\n", countsHeader)
 		for _, e := range rep.Top {
 			q := fmt.Sprint(e.Queries)
 			if e.Error > 0 {
 				q = fmt.Sprintf("%d (±%d)", e.Queries, e.Error)
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.2f\t\n", e.Prefix, q, e.Sent, e.Dropped, e.Slipped, e.Truncated, e.Refused, e.Minimal, e.Banned,
-				ratio(int64(e.BytesOut), int64(e.BytesIn)))
+			fmt.Fprintf(tw, "  %s\t%s\t%s%.2f\t\n", e.Prefix, q, e.columns(), ratio(int64(e.BytesOut), int64(e.BytesIn)))
 		}
 		tw.Flush()
 	}
@@ -284,9 +298,9 @@ func (rep *report) writeText(w io.Writer) error {
 	if len(rep.Collateral) > 0 {
 		p("\ncollateral (the -legit prefixes)\n")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(tw, "  prefix\tqueries\tsent\tdropped\tslipped\ttruncated\trefused\tminimal\tbanned\t\n")
+		fmt.Fprintf(tw, "  prefix\tqueries\t%s\n", countsHeader)
 		for _, c := range rep.Collateral {
-			fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", c.Prefix, c.Queries, c.Sent, c.Dropped, c.Slipped, c.Truncated, c.Refused, c.Minimal, c.Banned)
+			fmt.Fprintf(tw, "  %s\t%d\t%s\n", c.Prefix, c.Queries, c.columns())
 		}
 		tw.Flush()
 	}

@@ -40,8 +40,21 @@ type stubbed struct {
 var stubs = &stubbed{used: map[string]bool{}, upstreams: map[netip.AddrPort]bool{}}
 
 // capturedReply gives the stubs the captured response to the query being
-// replayed (nil for none). The replay sets it before each query.
-var capturedReply func(r *dns.Msg) *dns.Msg
+// replayed (nil for none); the replay sets it (setCapturedReply).
+var capturedReply func(r *dns.Msg) *dns.Msg // guarded by stubs.mu
+
+func setCapturedReply(f func(r *dns.Msg) *dns.Msg) {
+	stubs.mu.Lock()
+	capturedReply = f
+	stubs.mu.Unlock()
+}
+
+// counts is what the stubs did: answered from the capture, and SERVFAIL.
+func (s *stubbed) counts() (captured, servfail int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.captured, s.servfail
+}
 
 func init() {
 	for _, name := range upstreamPlugins {
@@ -132,9 +145,12 @@ func (st *upstreamStub) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *d
 	if st.zones.Matches(qname) == "" || st.except.Matches(qname) != "" {
 		return plugin.NextOrFailure(st.name, st.next, ctx, w, r)
 	}
+	stubs.mu.Lock()
+	reply := capturedReply
+	stubs.mu.Unlock()
 	var m *dns.Msg
-	if capturedReply != nil {
-		m = capturedReply(r)
+	if reply != nil {
+		m = reply(r)
 	}
 	stubs.mu.Lock()
 	if m == nil {
