@@ -11,7 +11,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -28,6 +27,7 @@ import (
 	"github.com/coredns/coredns/core/dnsserver"
 
 	"github.com/floodguard/floodguard"
+	"github.com/floodguard/floodguard/internal/prefixlist"
 )
 
 type plotColor = color.RGBA
@@ -39,66 +39,35 @@ func main() {
 	}
 }
 
-// prefixesFlag collects -legit: repeatable, each a comma-separated list.
+// prefixesFlag collects -legit: repeatable, each a comma-separated list
+// of prefixes or addresses, read as the allow-file's lines are.
 type prefixesFlag []netip.Prefix
 
 func (p *prefixesFlag) String() string { return fmt.Sprint(*p) }
 
 func (p *prefixesFlag) Set(v string) error {
-	for _, f := range strings.Split(v, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		pf, err := parsePrefix(f)
-		if err != nil {
-			return err
-		}
-		*p = append(*p, pf)
+	l, err := prefixlist.Parse("-legit", []byte(strings.ReplaceAll(v, ",", "\n")))
+	if err != nil {
+		return err
+	}
+	for _, e := range l.Entries() {
+		*p = append(*p, e.Prefix)
 	}
 	return nil
 }
 
-// parsePrefix reads a CIDR prefix, or an address as its own prefix.
-func parsePrefix(s string) (netip.Prefix, error) {
-	if !strings.Contains(s, "/") {
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return netip.Prefix{}, fmt.Errorf("%q is neither a prefix nor an address", s)
-		}
-		a = a.Unmap()
-		return netip.PrefixFrom(a, a.BitLen()), nil
-	}
-	p, err := netip.ParsePrefix(s)
-	if err != nil {
-		return p, fmt.Errorf("%q is not a prefix: %v", s, err)
-	}
-	return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()).Masked(), nil
-}
-
-// readLegitFile reads prefixes one per line; # starts a comment.
+// readLegitFile reads prefixes in the allow-file's format (one a line,
+// # comments; an expiry is ignored): an allow-file can be given as is.
 func readLegitFile(path string) ([]netip.Prefix, error) {
-	f, err := os.Open(path)
+	l, err := prefixlist.Load(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	var out []netip.Prefix
-	sc := bufio.NewScanner(f)
-	for line := 1; sc.Scan(); line++ {
-		s := sc.Text()
-		if i := strings.IndexByte(s, '#'); i >= 0 {
-			s = s[:i]
-		}
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		p, err := parsePrefix(s)
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %v", path, line, err)
-		}
-		out = append(out, p)
+	for _, e := range l.Entries() {
+		out = append(out, e.Prefix)
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
 func run(args []string, stdout, stderr io.Writer) error {

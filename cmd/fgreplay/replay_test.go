@@ -229,6 +229,8 @@ func TestReplayBadInput(t *testing.T) {
 		{"no -conf", []string{good}, "-conf is required"},
 		{"two captures", []string{"-conf", conf, good, good}, "one capture"},
 		{"bad -legit", []string{"-conf", conf, "-legit", "300.1.2.3/24", good}, "300.1.2.3/24"},
+		{"-legit with host bits", []string{"-conf", conf, "-legit", "192.0.2.1/24", good}, "did you mean 192.0.2.0/24"},
+		{"bad -legit-file", []string{"-conf", conf, "-legit-file", file("legit.txt", []byte("192.0.2.0/24\nnonsense\n")), good}, "legit.txt:2"},
 		{"bad -table-size", []string{"-conf", conf, "-table-size", "10", good}, "-table-size"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
