@@ -41,7 +41,6 @@ type replayer struct {
 	tcp     *streams
 
 	start   time.Time
-	started bool
 	clock   atomic.Int64 // ns since the first packet: floodguard's clock
 	read    int64        // the time of the last packet read
 	sweepAt int64        // the next sweep, on the clock
@@ -68,7 +67,7 @@ type replayer struct {
 
 // tallies are the totals the report is made of.
 type tallies struct {
-	packets, messages                 int
+	packets                           int
 	queries, udpQueries, tcpQueries   int
 	outcomes                          [numOutcomes]int
 	bytesIn, bytesOut                 int64
@@ -238,7 +237,6 @@ func (r *replayer) message(t int64, s *segment, wire []byte) {
 		}
 		return
 	}
-	r.rep.messages++
 	isResponse := wire[2]&0x80 != 0
 	if isResponse && stubs.isUpstream(s.src) || !isResponse && stubs.isUpstream(s.dst) {
 		r.rep.upstream++ // the server asking its upstreams: not a client's
@@ -478,10 +476,3 @@ func (w *writer) Close() error         { return nil }
 func (w *writer) TsigStatus() error    { return nil }
 func (w *writer) TsigTimersOnly(bool)  {}
 func (w *writer) Hijack()              {}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
