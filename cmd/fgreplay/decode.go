@@ -78,12 +78,6 @@ func rawLinkType(lt layers.LinkType) bool {
 	return lt == layers.LinkTypeRaw || lt == 12 || lt == layers.LinkTypeIPv4 || lt == layers.LinkTypeIPv6
 }
 
-// knownLinkType reports whether decode understands lt.
-func (d *decoder) knownLinkType(lt layers.LinkType) bool {
-	_, ok := d.parsers[lt]
-	return ok || rawLinkType(lt)
-}
-
 // decode reads the UDP or TCP segment of a packet of link type lt.
 func (d *decoder) decode(lt layers.LinkType, data []byte, s *segment) error {
 	if rawLinkType(lt) {

@@ -57,27 +57,17 @@ func (r *recorder) Request(action, reason string) {
 	r.mu.Unlock()
 }
 
+// Response notes a decision on the reply; its actions (sent, dropped,
+// slipped, truncated, would_drop, would_slip) are named as outcomes are.
 func (r *recorder) Response(action string) {
-	var o outcome
-	switch action {
-	case "sent":
-		o = sent
-	case "dropped":
-		o = dropped
-	case "slipped":
-		o = slipped
-	case "truncated":
-		o = truncated
-	case "would_drop":
-		o = wouldDrop
-	case "would_slip":
-		o = wouldSlip
-	default:
-		return
+	for o, name := range outcomeNames {
+		if name == action {
+			r.mu.Lock()
+			r.resp |= 1 << o
+			r.mu.Unlock()
+			return
+		}
 	}
-	r.mu.Lock()
-	r.resp |= 1 << o
-	r.mu.Unlock()
 }
 
 func (r *recorder) Evicted(n int) {
